@@ -8,30 +8,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "Event",
     "Connected",
     "Disconnected",
-    "Reconnecting",
-    "Status",
-    "ExecutionStart",
-    "ExecutionCached",
-    "Executing",
-    "Progress",
-    "NodeProgress",
-    "ProgressState",
+    "Event",
     "Executed",
-    "ExecutionSuccess",
+    "Executing",
+    "ExecutionCached",
     "ExecutionError",
     "ExecutionInterrupted",
+    "ExecutionStart",
+    "ExecutionSuccess",
+    "FeatureFlags",
     "LogEntry",
     "Logs",
-    "FeatureFlags",
+    "NodeProgress",
     "Preview",
+    "Progress",
+    "ProgressState",
     "ProgressText",
+    "Reconnecting",
+    "Status",
     "UnknownEvent",
+    "parse_binary",
     "parse_message",
     "parse_text",
-    "parse_binary",
 ]
 
 
@@ -214,7 +214,7 @@ def _ids(value: Any) -> tuple[str, ...]:
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
@@ -294,7 +294,7 @@ def parse_message(message: Any) -> Event:
         return UnknownEvent(kind, data)
     try:
         event = _parse_known(kind, data)
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, ArithmeticError, RecursionError):
         event = None
     return event if event is not None else UnknownEvent(kind, data)
 
@@ -303,7 +303,7 @@ def parse_text(text: str) -> Event:
     """Decode a text frame."""
     try:
         return parse_message(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         return UnknownEvent("invalid_json", text)
 
 
@@ -335,6 +335,6 @@ def parse_binary(frame: bytes) -> Event:
                 prompt_id=_opt_str(meta.get("prompt_id")),
                 node_id=_opt_str(meta.get("node_id")),
             )
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         pass
     return UnknownEvent(f"binary:{kind}", frame)
