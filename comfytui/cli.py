@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    for subparser in sub.choices.values():
+        # `comfytui run WF --server URL` works as well as `comfytui --server URL run WF`.
+        if "--server" not in subparser._option_string_actions:
+            subparser.add_argument("--server", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
