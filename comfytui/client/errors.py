@@ -50,8 +50,11 @@ class InputError:
         if self.input_name:
             where += f" input '{self.input_name}'"
         text = f"{where}: {self.type}: {self.message}"
-        if self.details and self.details not in self.message:
-            text += f" - {self.details}"
+        details = self.details
+        if self.input_name and details.startswith(f"{self.input_name}: "):
+            details = details[len(self.input_name) + 2 :]
+        if details and details != self.input_name and details not in self.message:
+            text += f" ({details})"
         return text
 
 
