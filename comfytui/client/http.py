@@ -185,6 +185,28 @@ class ComfyClient:
         """Interrupt the running prompt (only if it is ``prompt_id``, when given)."""
         await self._request("POST", "/interrupt", json={"prompt_id": prompt_id} if prompt_id else {})
 
+    async def cancel(self, prompt_id: str, *, timeout: float = 10.0, interval: float = 0.1) -> bool:
+        """Take a prompt out of the way, pending or running; returns False if it was in neither.
+
+        Pending prompts are deleted. A running one is interrupted, and the interrupt is repeated until the prompt
+        leaves the running slot: the server drops an interrupt that lands before the prompt's execution begins.
+        Raises TimeoutError if it is still there after ``timeout`` seconds.
+        """
+        found = False
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = await self.queue()
+            if any(i.prompt_id == prompt_id for i in snap.pending):
+                await self.delete_queued([prompt_id])
+            elif snap.running_id == prompt_id:
+                await self.interrupt(prompt_id)
+            else:
+                return found
+            found = True
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"prompt {prompt_id} is still queued or running after {timeout:.1f}s")
+            await asyncio.sleep(interval)
+
     # --- history ---------------------------------------------------------------------
 
     async def history(self, max_items: int | None = None, offset: int | None = None) -> list[HistoryEntry]:
