@@ -378,9 +378,12 @@ def _nodes_from_prompt(prompt: dict[str, Any], outputs: Iterable[str] = ()) -> d
 def _derive_nodes(pv: PromptView) -> dict[str, NodeState]:
     """Node list of a prompt we have no live node events for (queued or from /history)."""
     nodes = _nodes_from_prompt(pv.prompt, pv.outputs_to_execute)
-    if not pv.finished:
-        return nodes
     cached = set(pv._cached)
+    if not pv.finished:
+        for nid in cached:
+            if nid in nodes:
+                nodes[nid].status = "cached"
+        return nodes
     failed_id = (pv.error or {}).get("node_id")
     executed = set(pv._executed) if pv._executed is not None else None
     for nid, ns in nodes.items():
@@ -509,12 +512,17 @@ class DashboardState:
         if pv._nodes is not None:
             fresh = _nodes_from_prompt(prompt, pv.outputs_to_execute)
             old = pv._nodes
+            cached = set(pv._cached)
             for nid, ns in fresh.items():
                 prev = old.pop(nid, None)
                 if prev is not None:
                     prev.class_type, prev.title = ns.class_type, ns.title
                     fresh[nid] = prev
-            fresh.update(old)  # nodes the server ran that the graph lacks (expansions)
+                elif nid in cached:
+                    ns.status = "cached"
+            for nid, ns in old.items():  # nodes the server ran that the graph lacks (expansions)
+                if ns.status != "cached":
+                    fresh[nid] = ns
             pv._nodes = fresh
 
     def _start_running(self, pv: PromptView, now: float) -> None:
@@ -678,9 +686,12 @@ class DashboardState:
         if pv is None:
             return
         pv._cached = e.nodes
+        graph_known = pv._prompt is not None or pv._packed is not None
         nodes = pv.nodes
         for nid in e.nodes:
             ns = nodes.get(nid)
+            if ns is None and not graph_known:
+                ns = pv.node(nid)  # no graph yet (it comes with /queue or /history): list what the server said
             if ns is not None and ns.status == "pending":
                 ns.status = "cached"
         self._touch("graph")
@@ -1031,6 +1042,8 @@ class DashboardState:
                     pv._executed = tuple(str(x) for x in data.get("executed") or ())
             if not pv.detailed:
                 pv._nodes = None  # re-derived from the final status on access
+            elif pv._nodes is not None:
+                self._settle_nodes(pv, set(cached))
             pv.current_node = None
             if self.running is pv:
                 self.running = None
@@ -1046,6 +1059,25 @@ class DashboardState:
             touched = True
         if touched:
             self._touch("history")
+
+    @staticmethod
+    def _settle_nodes(pv: PromptView, cached: set[str]) -> None:
+        """Final node states of a watched prompt once its history is known (we may have missed some events)."""
+        assert pv._nodes is not None
+        failed_id = (pv.error or {}).get("node_id")
+        executed = set(pv._executed) if pv._executed is not None else None
+        for nid, ns in pv._nodes.items():
+            if ns.status == "running":
+                ns.status = "failed" if pv.status in ("failed", "interrupted") else "done"
+                ns.ended = ns.ended or pv.ended
+            if ns.status != "pending":
+                continue
+            if nid in cached:
+                ns.status = "cached"
+            elif nid == failed_id:
+                ns.status = "failed"
+            elif (executed is not None and nid in executed) or (executed is None and pv.status == "success"):
+                ns.status = "done"
 
     def set_stats(self, stats: SystemStats) -> None:
         self.stats = stats
