@@ -1,0 +1,655 @@
+"""The batch engine: keeps the server busy with a bounded submit-ahead window, learns completions from the
+WebSocket (this run's own client id), downloads outputs concurrently and journals every step.
+
+It never does submit → wait → download → submit: up to ``window`` prompts are queued on the server at any time,
+a finished prompt frees a slot at once, and downloads run beside the next prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from comfytui.batch.names import DEFAULT_TEMPLATE, UnsafePath, render_name, safe_ext, write_atomic
+from comfytui.batch.progress import NullReporter, Reporter
+from comfytui.client.errors import ComfyError, PromptRejected, ServerError, ServerUnreachable
+from comfytui.client.events import (
+    Connected,
+    Disconnected,
+    Event,
+    Executed,
+    Executing,
+    ExecutionError,
+    ExecutionInterrupted,
+    ExecutionStart,
+    ExecutionSuccess,
+    Progress,
+)
+from comfytui.client.http import ComfyClient
+from comfytui.client.models import HistoryEntry, OutputFile
+from comfytui.client.ws import EventStream, backoff_delay
+from comfytui.store.journal import ItemRecord, Journal, RunRecord
+
+__all__ = ["BatchEngine", "EngineOptions", "RunOutcome", "rejection_line"]
+
+
+@dataclass(slots=True)
+class EngineOptions:
+    """Knobs of one run."""
+
+    window: int = 3  # prompts submitted and not yet finished on the server
+    downloads: int = 4  # concurrent downloads
+    outage_timeout: float = 60.0  # how long to wait for a server that went away before giving up
+    idle_check: float = 5.0  # re-check /queue when nothing was heard for this long
+    api_key: str | None = None  # sent as extra_data.api_key_comfy_org, never stored
+    name_template: str = DEFAULT_TEMPLATE
+    handle_sigint: bool = True
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """How the run ended."""
+
+    run_id: str
+    total: int
+    succeeded: int = 0
+    failed: list[ItemRecord] = field(default_factory=list)
+    cancelled: bool = False
+    unreachable: str | None = None
+    rejected: str | None = None
+    removed: int = 0  # pending prompts deleted from the server queue on Ctrl-C
+    stopped: int = 0  # running prompts interrupted on Ctrl-C
+    wall_seconds: float = 0.0
+    busy_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.failed
+            and not self.cancelled
+            and self.unreachable is None
+            and self.rejected is None
+            and self.succeeded == self.total
+        )
+
+
+class _Unreachable(Exception):
+    """The server stayed away longer than the outage budget."""
+
+
+def rejection_line(exc: PromptRejected) -> str:
+    """A validation failure as one line."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _now() -> float:
+    return time.time()
+
+
+class BatchEngine:
+    """Runs (or resumes) one journaled run to the end."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        run: RunRecord,
+        server_url: str,
+        options: EngineOptions | None = None,
+        reporter: Reporter | None = None,
+        client_factory: Callable[[str, str], ComfyClient] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.run = run
+        self.url = server_url
+        self.opts = options or EngineOptions()
+        self.reporter: Reporter = reporter or NullReporter()
+        self._client_factory = client_factory or (lambda url, cid: ComfyClient(url, client_id=cid, timeout=30))
+        self.out_dir = Path(run.out_dir)
+        self.items: dict[int, ItemRecord] = {}
+        self.by_pid: dict[str, int] = {}
+        self.todo: deque[int] = deque()
+        self.inflight: dict[str, int] = {}  # prompt_id -> index, submitted and not finished on the server
+        self.running: str | None = None
+        self.ended: set[str] = set()
+        self.finalizing: set[str] = set()
+        self.ready: dict[str, asyncio.Event] = {}
+        self.deaf: set[str] = set()  # in flight from an earlier session: its events go to that session's socket
+        self.client_id = uuid.uuid4().hex
+        self.outputs: dict[str, list[tuple[str, OutputFile]]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.names: dict[PurePosixPath, tuple[int, str, int]] = {}
+        self.failures: dict[int, str] = {}
+        self.done_count = 0
+        self.accepted_any = False
+        self._wake = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._disconnected_at: float | None = None
+        self._need_reconcile = False
+        self._last_heard = time.monotonic()
+        self._cancel = False
+        self._sem = asyncio.Semaphore(max(1, self.opts.downloads))
+        self.client: ComfyClient | None = None
+        self.outcome = RunOutcome(run.id, 0)
+
+    # --- public ------------------------------------------------------------------------------------------
+
+    async def execute(self) -> RunOutcome:
+        """Run every item that is not done yet; returns the outcome (the journal holds the details)."""
+        started = time.monotonic()
+        self._load()
+        self.outcome.total = len(self.items)
+        client = self.client = self._client_factory(self.url, self.client_id)
+        stream = EventStream(self.url, self.client_id, auth=client.auth, max_backoff=2.0)
+        listener = asyncio.create_task(self._listen(stream))
+        restore = self._install_sigint()
+        self.journal.set_run_status(self.run.id, "running")
+        try:
+            self.reporter.event(
+                "run_start",
+                run=self.run.id,
+                total=len(self.items),
+                todo=len(self.items) - self.done_count,
+                already_done=self.done_count,
+                resumed=self.done_count > 0 or any(i.attempts for i in self.items.values()),
+                out_dir=str(self.out_dir),
+                workflow=self.run.workflow,
+                server=self.run.server,
+            )
+            await self._wait_connected()
+            await self._reconcile()
+            await self._main_loop()
+            if self._cancel:
+                await self._cancel_pending()
+            await self._drain()
+        except _Unreachable as exc:
+            self.outcome.unreachable = str(exc)
+            await self._drain(timeout=5.0)
+        finally:
+            restore()
+            await stream.close()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+            for task in list(self.tasks):
+                task.cancel()
+            await client.aclose()
+        self._finish(time.monotonic() - started)
+        return self.outcome
+
+    def request_cancel(self) -> None:
+        """Stop submitting; pending prompts of this run are removed from the server queue (Ctrl-C)."""
+        self._cancel = True
+        self._wake.set()
+
+    # --- setup ----------------------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        for item in self.journal.items(self.run.id):
+            self.items[item.index] = item
+            if item.status == "done":
+                self.done_count += 1
+                for rel in item.files:
+                    self.names[PurePosixPath(rel)] = (item.index, "", -1)
+                continue
+            if item.status in ("failed", "interrupted", "cancelled"):
+                # A fresh attempt gets a fresh id, journaled before it is submitted.
+                item.prompt_id = str(uuid.uuid4())
+                item.status = "planned"
+                item.error = None
+                self.journal.update_item(
+                    self.run.id, item.index, prompt_id=item.prompt_id, status="planned", error=None
+                )
+            self.by_pid[item.prompt_id] = item.index
+            if item.status == "planned":
+                self.todo.append(item.index)
+            else:  # submitting / queued / running / executed: ask the server what became of it
+                self.inflight[item.prompt_id] = item.index
+                self.deaf.add(item.prompt_id)
+
+    def _install_sigint(self) -> Callable[[], None]:
+        if not self.opts.handle_sigint or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            if self._cancel:  # second Ctrl-C: stop waiting
+                loop.remove_signal_handler(signal.SIGINT)
+                for task in list(self.tasks):
+                    task.cancel()
+                return
+            self.reporter.event("note", message="Ctrl-C: stopping; removing this run's pending prompts")
+            self.request_cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return lambda: None
+
+        def restore() -> None:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signal.SIGINT)
+
+        return restore
+
+    # --- the WebSocket --------------------------------------------------------------------------------------
+
+    async def _listen(self, stream: EventStream) -> None:
+        async for ev in stream:
+            self._on_event(ev)
+
+    def _on_event(self, ev: Event) -> None:
+        if isinstance(ev, Connected):
+            if self._disconnected_at is not None:
+                self._need_reconcile = True
+            self._disconnected_at = None
+            self._connected.set()
+            self._wake.set()
+            return
+        if isinstance(ev, Disconnected):
+            if self._connected.is_set():
+                self.reporter.event("warning", message=f"lost the server connection ({ev.reason}); reconnecting")
+            self._connected.clear()
+            if self._disconnected_at is None:
+                self._disconnected_at = time.monotonic()
+            return
+        pid = getattr(ev, "prompt_id", None)
+        if pid is None or pid not in self.by_pid:
+            return
+        self._last_heard = time.monotonic()
+        index = self.by_pid[pid]
+        if isinstance(ev, ExecutionStart):
+            self.running = pid
+            self._set(index, status="running", started_at=_now())
+            self.reporter.event("started", index=index, prompt_id=pid)
+        elif isinstance(ev, Progress):
+            self.reporter.event("progress", index=index, prompt_id=pid, node=ev.node, value=ev.value, max=ev.max)
+        elif isinstance(ev, Executed):
+            for img in (ev.output or {}).get("images") or []:
+                f = OutputFile.from_raw(img)
+                if f is not None:
+                    self.outputs.setdefault(pid, []).append((ev.node, f))
+        elif isinstance(ev, ExecutionSuccess | ExecutionError | ExecutionInterrupted):
+            self._ended(pid, index)
+            self._spawn(self._finalize_when_ready(index, pid))
+        elif isinstance(ev, Executing) and ev.node is None:
+            self._ended(pid, index)
+            self._ready(pid).set()  # sent after the history entry is written
+            self._spawn(self._finalize_when_ready(index, pid))
+
+    def _ready(self, pid: str) -> asyncio.Event:
+        ev = self.ready.get(pid)
+        if ev is None:
+            ev = self.ready[pid] = asyncio.Event()
+        return ev
+
+    async def _finalize_when_ready(self, index: int, pid: str) -> None:
+        """Finalize once, after ``executing node=None`` (history written) or a short grace period."""
+        if pid in self.finalizing:
+            return
+        self.finalizing.add(pid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready(pid).wait(), 2.0)
+        self.ready.pop(pid, None)
+        await self._finalize(index, pid)
+
+    def _ended(self, pid: str, index: int) -> None:
+        """The server is done with ``pid``: free its slot so the next prompt is submitted right away."""
+        if pid in self.ended:
+            return
+        self.ended.add(pid)
+        self.deaf.discard(pid)
+        if self.running == pid:
+            self.running = None
+        self.inflight.pop(pid, None)
+        self._set(index, ended_at=_now())
+        self._wake.set()
+
+    async def _wait_connected(self) -> None:
+        deadline = time.monotonic() + self.opts.outage_timeout
+        while not self._connected.is_set():
+            if self._cancel:
+                return
+            if time.monotonic() > deadline:
+                raise _Unreachable(f"cannot reach ComfyUI at {self.run.server} (no WebSocket connection)")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), 0.5)
+
+    # --- the main loop ----------------------------------------------------------------------------------------
+
+    async def _main_loop(self) -> None:
+        while not self._cancel:
+            if self._need_reconcile:
+                self._need_reconcile = False
+                await self._reconcile()
+            while self.todo and len(self.inflight) < self.opts.window and not self._cancel:
+                if not self._connected.is_set():
+                    await self._wait_connected()
+                    break
+                if not await self._submit(self.todo[0]):
+                    return  # the workflow was rejected: stop here
+            if not self.todo and not self.inflight:
+                return
+            self._wake.clear()
+            if self._need_reconcile:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+            quiet = time.monotonic() - self._last_heard
+            if self.deaf & set(self.inflight) and quiet > 0.3:
+                self._need_reconcile = True  # prompts of an earlier session: we only learn about them by asking
+            elif self.inflight and quiet > self.opts.idle_check:
+                self._last_heard = time.monotonic()
+                self._need_reconcile = True  # heard nothing for a while: make sure our prompts still exist
+
+    def _extra_data(self) -> dict[str, Any] | None:
+        return {"api_key_comfy_org": self.opts.api_key} if self.opts.api_key else None
+
+    async def _submit(self, index: int) -> bool:
+        """Submit one item (its id is journaled first). False if the workflow is rejected."""
+        assert self.client is not None
+        item = self.items[index]
+        pid = item.prompt_id
+        item.attempts += 1
+        self._set(index, status="submitting", attempts=item.attempts, submitted_at=_now())
+        self.inflight[pid] = index  # before the POST: its events may beat the HTTP answer
+        self.deaf.discard(pid)
+        self.ended.discard(pid)
+        self.outputs.pop(pid, None)
+        try:
+            result = await self.client.submit(item.graph, prompt_id=pid, extra_data=self._extra_data())
+        except PromptRejected as exc:
+            self.inflight.pop(pid, None)
+            self.todo.popleft()
+            line = rejection_line(exc)
+            self._fail(index, f"rejected by the server: {line}")
+            if not self.accepted_any:
+                self.outcome.rejected = line
+                return False
+            return True
+        except (ServerUnreachable, ServerError) as exc:
+            # It may or may not have been queued: look before submitting again (never run twice).
+            self.reporter.event("warning", message=f"submitting #{index} failed ({exc}); waiting for the server")
+            await self._wait_server()
+            self._need_reconcile = True
+            self.todo.popleft()
+            return True
+        self.todo.popleft()
+        self.accepted_any = True
+        if result.node_errors:
+            self.reporter.event("warning", message=f"#{index}: part of the workflow failed validation")
+        self._set(index, status="queued" if item.status == "submitting" else item.status, number=result.number)
+        self.reporter.event("submitted", index=index, prompt_id=pid, seed=item.seed)
+        return True
+
+    async def _wait_server(self) -> None:
+        """Wait (with backoff) until the server answers again; raises _Unreachable after the outage budget."""
+        assert self.client is not None
+        deadline = time.monotonic() + self.opts.outage_timeout
+        attempt = 0
+        while not self._cancel:
+            try:
+                await self.client.queue_remaining()
+                return
+            except ComfyError:
+                pass
+            if time.monotonic() > deadline:
+                raise _Unreachable(
+                    f"ComfyUI at {self.run.server} has been unreachable for {self.opts.outage_timeout:.0f}s"
+                )
+            attempt += 1
+            await asyncio.sleep(backoff_delay(attempt, 2.0))
+
+    async def _reconcile(self) -> None:
+        """Ask the server about every prompt we think is in flight: still queued, finished, or lost."""
+        assert self.client is not None
+        if not self.inflight:
+            return
+        try:
+            snap = await self.client.queue()
+        except ComfyError:
+            await self._wait_server()
+            self._need_reconcile = True
+            return
+        lost: list[int] = []
+        for pid, index in sorted(self.inflight.items(), key=lambda kv: kv[1]):
+            if pid in snap:
+                if snap.running_id == pid and self.running != pid:
+                    self.running = pid
+                    self._set(index, status="running")
+                elif self.items[index].status == "submitting":
+                    self._set(index, status="queued")
+                continue
+            try:
+                entry = await self.client.history_entry(pid)
+            except ComfyError:
+                self._need_reconcile = True
+                return
+            if entry is not None:
+                self._ended(pid, index)
+                if pid not in self.finalizing:
+                    self.finalizing.add(pid)
+                    self._spawn(self._finalize(index, pid, entry))
+            elif self.items[index].status == "executed" and self.items[index].outputs:
+                self._ended(pid, index)  # it ran and we know its files: fetch them
+                if pid not in self.finalizing:
+                    self.finalizing.add(pid)
+                    self._spawn(self._finalize(index, pid))
+            else:
+                lost.append(index)
+        for index in reversed(lost):
+            pid = self.items[index].prompt_id
+            self.inflight.pop(pid, None)
+            self.deaf.discard(pid)
+            if self.running == pid:
+                self.running = None
+            self._set(index, status="planned")
+            self.todo.appendleft(index)
+        if lost:
+            self.reporter.event("note", message=f"{len(lost)} prompt(s) were lost by the server; submitting again")
+        self._wake.set()
+
+    # --- finishing one prompt ------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _history(self, pid: str) -> HistoryEntry | None:
+        assert self.client is not None
+        for attempt in range(40):
+            try:
+                entry = await self.client.history_entry(pid)
+            except ComfyError:
+                entry = None
+            if entry is not None:
+                return entry
+            await asyncio.sleep(min(0.5, 0.02 * (attempt + 1)))
+        return None
+
+    async def _finalize(self, index: int, pid: str, entry: HistoryEntry | None = None) -> None:
+        item = self.items[index]
+        if item.status in ("done", "failed") or item.prompt_id != pid:
+            return
+        if item.status != "executed":
+            entry = entry or await self._history(pid)
+            if entry is None and not self.outputs.get(pid):
+                self._fail(index, "the server kept no record of this prompt")
+                return
+            if entry is not None:
+                outcome = entry.outcome
+                if outcome == "interrupted":
+                    if self._cancel:
+                        self._set(index, status="cancelled", error="interrupted by Ctrl-C")
+                        return
+                    self._fail(index, "interrupted on the server", status="interrupted")
+                    return
+                if outcome == "failed":
+                    self._fail(index, _error_text(entry))
+                    return
+                files = [(n, f) for n, _k, f in entry.files]
+                kept = [(n, f) for n, f in files if f.type == "output"] or files
+                exec_s = entry.duration
+            else:
+                kept = self.outputs.get(pid, [])
+                exec_s = None
+            outputs = [{"node": n, "filename": f.filename, "subfolder": f.subfolder, "type": f.type} for n, f in kept]
+            self._set(index, status="executed", outputs=outputs, exec_seconds=exec_s)
+        await self._download(index)
+
+    async def _download(self, index: int) -> None:
+        assert self.client is not None
+        item = self.items[index]
+        counters: dict[str, int] = {}
+        jobs: list[tuple[PurePosixPath, OutputFile]] = []
+        for out in item.outputs:
+            node = str(out.get("node", ""))
+            f = OutputFile(str(out.get("filename", "")), str(out.get("subfolder", "")), str(out.get("type", "output")))
+            n = counters.get(node, 0)
+            counters[node] = n + 1
+            jobs.append((self._name_for(item, node, n, f), f))
+
+        async def fetch(rel: PurePosixPath, f: OutputFile) -> str:
+            assert self.client is not None
+            async with self._sem:
+                for attempt in range(1, 6):
+                    try:
+                        data = await self.client.view(f)
+                        break
+                    except ServerError as exc:
+                        if exc.status < 500 or attempt == 5:
+                            raise
+                    except ServerUnreachable:
+                        if attempt == 5:
+                            raise
+                    await asyncio.sleep(backoff_delay(attempt, 2.0))
+            path = await asyncio.to_thread(write_atomic, self.out_dir, rel, data)
+            return str(path.relative_to(self.out_dir.resolve()))
+
+        try:
+            files = list(await asyncio.gather(*(fetch(rel, f) for rel, f in jobs)))
+        except (ComfyError, OSError, UnsafePath) as exc:
+            self.failures[index] = f"download failed: {exc}"
+            self.reporter.event("failed", index=index, prompt_id=item.prompt_id, error=self.failures[index])
+            return  # stays "executed": --resume downloads it again
+        self._set(index, status="done", files=files, error=None)
+        self.done_count += 1
+        self.reporter.event(
+            "done",
+            index=index,
+            prompt_id=item.prompt_id,
+            seed=item.seed,
+            seconds=item.exec_seconds,
+            files=files,
+        )
+
+    def _name_for(self, item: ItemRecord, node: str, n: int, f: OutputFile) -> PurePosixPath:
+        width = max(3, len(str(len(self.items))))
+        fields = {
+            "index": str(item.index).zfill(width),
+            "i": item.index,
+            "node": node,
+            "n": n,
+            "seed": "" if item.seed is None else item.seed,
+            "prompt_id": item.prompt_id,
+            "run": self.run.id,
+            "stem": f.filename.rsplit(".", 1)[0],
+            "ext": safe_ext(f.filename).lstrip("."),
+            "title": _node_title(item.graph, node),
+        }
+        rel = render_name(self.opts.name_template, fields, safe_ext(f.filename))
+        key = (item.index, node, n)
+        owner = self.names.get(rel)
+        k = 1
+        base = rel
+        while owner is not None and owner != key:  # another file already has this name: add a counter
+            rel = base.with_name(f"{base.stem}-{k}{base.suffix}")
+            owner = self.names.get(rel)
+            k += 1
+        self.names[rel] = key
+        return rel
+
+    # --- bookkeeping ---------------------------------------------------------------------------------------------
+
+    def _set(self, index: int, **changes: Any) -> None:
+        item = self.items[index]
+        for k, v in changes.items():
+            setattr(item, k, v)
+        self.journal.update_item(self.run.id, index, **changes)
+
+    def _fail(self, index: int, error: str, status: str = "failed") -> None:
+        self.failures[index] = error
+        self._set(index, status=status, error=error)
+        self.reporter.event("failed", index=index, prompt_id=self.items[index].prompt_id, error=error)
+
+    async def _cancel_pending(self) -> None:
+        """Ctrl-C: delete our pending prompts from the server queue and interrupt ours if it is running."""
+        assert self.client is not None
+        ours = set(self.inflight)
+        try:
+            snap = await self.client.queue()
+            pending = [i.prompt_id for i in snap.pending if i.prompt_id in ours]
+            await self.client.delete_queued(pending)
+            running = snap.running_id if snap.running_id in ours else None
+            if running is not None:
+                await self.client.interrupt(running)
+        except ComfyError as exc:
+            self.reporter.event("warning", message=f"could not clean up the server queue: {exc}")
+            pending, running = [], None
+        for pid in pending:
+            index = self.inflight.pop(pid)
+            self._set(index, status="cancelled", error="removed from the queue by Ctrl-C")
+        self.outcome.removed = len(pending)
+        self.outcome.stopped = 1 if running else 0
+        deadline = time.monotonic() + 5.0
+        while running is not None and running in self.inflight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for pid, index in list(self.inflight.items()):  # anything else we cannot see any more
+            self._set(index, status="cancelled")
+            self.inflight.pop(pid, None)
+
+    async def _drain(self, timeout: float = 60.0) -> None:
+        """Wait for outstanding finalize/download tasks."""
+        deadline = time.monotonic() + timeout
+        while self.tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self.tasks), timeout=max(0.01, deadline - time.monotonic()))
+
+    def _finish(self, wall: float) -> None:
+        items = self.journal.items(self.run.id)
+        o = self.outcome
+        o.cancelled = self._cancel
+        o.wall_seconds = wall
+        o.succeeded = sum(1 for i in items if i.status == "done")
+        o.busy_seconds = sum(i.exec_seconds or 0.0 for i in items)
+        o.failed = [i for i in items if i.index in self.failures and i.status != "done"]
+        if o.ok:
+            status = "done"
+        elif o.cancelled:
+            status = "cancelled"
+        elif o.unreachable:
+            status = "unreachable"
+        else:
+            status = "failed"
+        self.journal.set_run_status(self.run.id, status)
+
+
+def _node_title(graph: dict[str, Any], node: str) -> str:
+    meta = (graph.get(node) or {}).get("_meta") if isinstance(graph.get(node), dict) else None
+    return str(meta.get("title", "")) if isinstance(meta, dict) else ""
+
+
+def _error_text(entry: HistoryEntry) -> str:
+    err = entry.error or {}
+    node = err.get("node_type") or err.get("node_id") or "?"
+    message = str(err.get("exception_message") or err.get("exception_type") or "execution failed").strip()
+    first = message.splitlines()[0] if message else "execution failed"
+    return f"{node}: {first}"
