@@ -95,7 +95,7 @@ class InputSpec:
 
         def _float(key: str) -> float | None:
             v = opts.get(key)
-            return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+            return v if isinstance(v, int | float) and not isinstance(v, bool) else None  # ints stay exact
 
         rnd = opts.get("round")
         return cls(
@@ -107,7 +107,7 @@ class InputSpec:
             min=_float("min"),
             max=_float("max"),
             step=_float("step"),
-            round=float(rnd) if isinstance(rnd, int | float) and not isinstance(rnd, bool) else None,
+            round=rnd if isinstance(rnd, int | float) and not isinstance(rnd, bool) else None,
             multiline=bool(opts.get("multiline")),
             force_input=bool(opts.get("forceInput")),
             control_after_generate=bool(opts.get("control_after_generate")),
