@@ -28,7 +28,7 @@ ME = "bench-client"
 
 def _with_pid(event: Event, old: str, new: str) -> Event:
     if getattr(event, "prompt_id", None) == old:
-        return dataclasses.replace(event, prompt_id=new)  # type: ignore[type-var]
+        return dataclasses.replace(event, prompt_id=new)  # type: ignore[call-arg]
     return event
 
 
