@@ -9,7 +9,8 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -17,15 +18,30 @@ from comfytui.client.errors import ComfyError, PromptRejected, ServerError, Serv
 from comfytui.client.events import LogEntry
 from comfytui.client.models import HistoryEntry, OutputFile, QueueSnapshot, SubmitResult, SystemStats
 
-__all__ = ["ComfyClient", "auth_header", "normalize_base_url"]
+if TYPE_CHECKING:
+    from comfytui.client.ws import EventStream
+
+__all__ = ["ComfyClient", "auth_header", "normalize_base_url", "split_credentials"]
 
 
 def normalize_base_url(base_url: str) -> str:
-    """``host:port`` → ``http://host:port``; no trailing slash."""
+    """``host:port`` → ``http://host:port``; no trailing slash; credentials in the URL dropped."""
+    return split_credentials(base_url)[0]
+
+
+def split_credentials(base_url: str) -> tuple[str, str | None]:
+    """Split ``http://user:pw@host`` into ``("http://host", "user:pw")`` so credentials never show in messages."""
     url = base_url.strip()
     if "://" not in url:
         url = "http://" + url
-    return url.rstrip("/")
+    url = url.rstrip("/")
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, sep, password = userinfo.partition(":")
+    creds = unquote(user) + (":" + unquote(password) if sep else "")
+    return urlunsplit(parts._replace(netloc=host)), creds or None
 
 
 def auth_header(auth: str | None) -> str | None:
@@ -62,11 +78,14 @@ class ComfyClient:
         headers: dict[str, str] | None = None,
         verify: bool = True,
     ) -> None:
-        self.base_url = normalize_base_url(base_url)
+        self.base_url, url_auth = split_credentials(base_url)
         self.client_id = client_id or uuid.uuid4().hex
         self.timeout = timeout
-        self._auth = auth
-        hdrs = _clean_headers(headers)
+        self.verify = verify
+        self._auth = auth or url_auth
+        auth = self._auth
+        self._extra_headers = _clean_headers(headers)
+        hdrs = dict(self._extra_headers)
         value = auth_header(auth)
         if value is not None:
             hdrs["Authorization"] = value
@@ -85,6 +104,14 @@ class ComfyClient:
     def auth(self) -> str | None:
         """The credentials given (for opening a matching EventStream); never printed."""
         return self._auth
+
+    def event_stream(self, **kwargs: Any) -> EventStream:
+        """An EventStream for this server and client id, with the same credentials, headers and TLS setting."""
+        from comfytui.client.ws import EventStream
+
+        opts: dict[str, Any] = {"auth": self._auth, "headers": self._extra_headers, "verify": self.verify}
+        opts.update(kwargs)
+        return EventStream(self.base_url, self.client_id, **opts)
 
     async def __aenter__(self) -> ComfyClient:
         return self

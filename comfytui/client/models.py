@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from comfytui.client.errors import InputError, parse_node_errors
+
 __all__ = [
     "Device",
     "HistoryEntry",
@@ -341,6 +343,11 @@ class SubmitResult:
     prompt_id: str
     number: float
     node_errors: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> dict[str, list[InputError]]:
+        """``node_errors`` parsed (outputs that were dropped from a partially valid prompt)."""
+        return parse_node_errors(self.node_errors)
 
     @classmethod
     def from_raw(cls, raw: Any, fallback_id: str = "") -> SubmitResult:

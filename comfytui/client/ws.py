@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from comfytui.client.events import Connected, Disconnected, Event, Reconnecting, parse_binary, parse_text
-from comfytui.client.http import auth_header, normalize_base_url
+from comfytui.client.http import auth_header, normalize_base_url, split_credentials
 
 __all__ = ["EventStream", "backoff_delay", "ws_url"]
 
@@ -74,7 +74,8 @@ class EventStream:
         verify: bool = True,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.base_url = normalize_base_url(base_url)
+        self.base_url, url_auth = split_credentials(base_url)
+        auth = auth or url_auth
         self.client_id = client_id
         self.url = ws_url(self.base_url, client_id)
         self.preview_metadata = preview_metadata
@@ -171,7 +172,7 @@ class EventStream:
             while not self._closed:
                 try:
                     ws = await self._open()
-                except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
+                except Exception as exc:  # refused, DNS, TLS, timeout, HTTP 4xx/5xx, proxy, bad URL: retry
                     reason = f"cannot connect to {self.base_url}: {_reason(exc)}"
                 else:
                     if ws is None:

@@ -118,7 +118,7 @@ async def client(comfy_url: str) -> AsyncIterator[ComfyClient]:
 
 @pytest.fixture
 async def rec(client: ComfyClient) -> AsyncIterator[Recorder]:
-    r = Recorder(EventStream(client.base_url, client.client_id))
+    r = Recorder(client.event_stream())
     await r.ready()
     yield r
     await r.close()

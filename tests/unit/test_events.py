@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import struct
 from typing import Any
 
 import pytest
+from websockets.asyncio.server import serve
 
 from comfytui.client import events as ev
 from comfytui.client.events import parse_binary, parse_message, parse_text
+from comfytui.client.ws import EventStream
 
 PID = "4f0cf130-57bf-498b-b739-9a985ae71a6a"
 
@@ -244,3 +247,110 @@ def test_random_garbage_never_raises() -> None:
             for _ in range(rng.randint(0, 4))
         }
         assert isinstance(parse_message({"type": rng.choice(kinds), "data": data}), ev.Event)
+
+
+# --- EventStream against a local fake server (no ComfyUI) --------------------------------------
+
+
+class FakeServer:
+    """A websockets server that records each handshake and first message, sends two frames, then closes."""
+
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+        self.first_messages: list[Any] = []
+        self.connections = 0
+
+    async def handler(self, ws: Any) -> None:
+        self.connections += 1
+        self.requests.append(ws.request)
+        try:
+            self.first_messages.append(json.loads(await asyncio.wait_for(ws.recv(), 0.5)))
+        except TimeoutError:
+            self.first_messages.append(None)
+        await ws.send(msg("status", {"status": {"exec_info": {"queue_remaining": 0}}, "sid": "abc"}))
+        await ws.send(struct.pack(">II", 1, 1) + JPEG)
+        if self.connections == 1:
+            await ws.close(1001, "going away")
+        else:
+            await ws.wait_closed()
+
+
+async def collect_until(stream: EventStream, pred: Any, limit: int = 50) -> list[ev.Event]:
+    got: list[ev.Event] = []
+    async with asyncio.timeout(10):
+        async for e in stream:
+            got.append(e)
+            if pred(got) or len(got) >= limit:
+                break
+    return got
+
+
+async def test_stream_reconnects_and_forwards_auth() -> None:
+    fake = FakeServer()
+    async with serve(fake.handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        stream = EventStream(f"http://user:pw@127.0.0.1:{port}/", "abc", max_backoff=0.2, headers={"Origin": "x"})
+        assert "pw" not in repr(stream) and "pw" not in stream.url
+        got = await collect_until(stream, lambda g: sum(isinstance(e, ev.Preview) for e in g) == 2)
+        await stream.close()
+    kinds = [type(e).__name__ for e in got]
+    assert kinds == [
+        "Connected",
+        "Status",
+        "Preview",
+        "Disconnected",
+        "Reconnecting",
+        "Connected",
+        "Status",
+        "Preview",
+    ]
+    assert got[0] == ev.Connected("abc")
+    gone = got[3]
+    assert isinstance(gone, ev.Disconnected) and "1001" in gone.reason and "going away" in gone.reason
+    retry = got[4]
+    assert isinstance(retry, ev.Reconnecting) and retry.attempt == 1 and 0 < retry.delay <= 0.2
+    req = fake.requests[0]
+    assert req.path == "/ws?clientId=abc"
+    assert "Origin" not in req.headers
+    assert req.headers["Authorization"] == "Basic dXNlcjpwdw=="
+    assert fake.first_messages[0] == {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
+
+
+async def test_stream_without_preview_metadata_sends_nothing() -> None:
+    fake = FakeServer()
+    async with serve(fake.handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        stream = EventStream(f"127.0.0.1:{port}", "x y", preview_metadata=False, auth="Bearer t")
+        await collect_until(stream, lambda g: any(isinstance(e, ev.Preview) for e in g))
+        assert stream.connected
+        await stream.close()
+        assert not stream.connected
+    assert fake.first_messages == [None]
+    assert fake.requests[0].path == "/ws?clientId=x%20y"
+    assert fake.requests[0].headers["Authorization"] == "Bearer t"
+
+
+async def test_stream_close_during_backoff_ends_iteration() -> None:
+    from comfytui.testbed import free_port
+
+    stream = EventStream(f"http://127.0.0.1:{free_port()}", "c", max_backoff=30)
+    got: list[ev.Event] = []
+    waiting = asyncio.Event()
+
+    async def read() -> None:
+        async for e in stream:
+            got.append(e)
+            if isinstance(e, ev.Reconnecting) and e.attempt == 3:  # about a second of backoff
+                waiting.set()
+
+    task = asyncio.create_task(read())
+    async with asyncio.timeout(5):
+        await waiting.wait()
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await stream.close()
+    await asyncio.wait_for(task, 1)
+    assert loop.time() - t0 < 0.3
+    assert isinstance(got[0], ev.Disconnected) and "cannot connect" in got[0].reason
+    assert [e.attempt for e in got if isinstance(e, ev.Reconnecting)] == [1, 2, 3]
+    assert not stream.connected

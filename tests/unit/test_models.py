@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from comfytui.client.errors import InputError, PromptRejected, ServerError, ServerUnreachable, parse_node_errors
-from comfytui.client.http import auth_header, normalize_base_url
+from comfytui.client.http import ComfyClient, auth_header, normalize_base_url, split_credentials
 from comfytui.client.models import (
     HistoryEntry,
     OutputFile,
@@ -348,3 +348,28 @@ def test_backoff() -> None:
     assert 0.4 <= backoff_delay(2) <= 0.6
     assert backoff_delay(50, max_backoff=10) <= 10
     assert backoff_delay(10_000, max_backoff=3) <= 3
+
+
+def test_credentials_in_url_are_split_off() -> None:
+    assert split_credentials("http://u%40x:p%3Aw@h:81/comfy/") == ("http://h:81/comfy", "u@x:p:w")
+    assert split_credentials("https://token@h") == ("https://h", "token")
+    assert split_credentials("h:8188") == ("http://h:8188", None)
+
+
+async def test_client_hides_credentials_and_makes_matching_stream() -> None:
+    async with ComfyClient("http://me:s3cret@127.0.0.1:1", headers={"Origin": "o", "X-A": "1"}) as c:
+        assert c.base_url == "http://127.0.0.1:1" and "s3cret" not in repr(c)
+        assert c._http.headers["authorization"] == "Basic bWU6czNjcmV0"
+        assert "origin" not in c._http.headers
+        stream = c.event_stream(preview_metadata=False)
+        assert stream.client_id == c.client_id and not stream.preview_metadata
+        assert stream.url == f"ws://127.0.0.1:1/ws?clientId={c.client_id}"
+        assert stream._headers == {"X-A": "1", "Authorization": "Basic bWU6czNjcmV0"}
+        with pytest.raises(ServerUnreachable) as info:
+            await c.system_stats()
+        assert "s3cret" not in str(info.value) and "http://127.0.0.1:1" in str(info.value)
+
+
+def test_submit_result_partial_errors() -> None:
+    r = SubmitResult.from_raw({"prompt_id": PID, "number": 1, "node_errors": REJECTED["node_errors"]})
+    assert [e.input_name for e in r.errors["5"]] == ["steps", "sampler_name"]
