@@ -71,12 +71,15 @@ VAE_DDCONFIG: dict[str, Any] = {
     "dropout": 0.0,
 }
 
-# How the fake "data distribution" looks, in model (scaled latent) space.
-PATTERN_GRID = 4  # the colour field is a PATTERN_GRID x PATTERN_GRID grid of 4-channel values, bilinearly upsampled
-BASE_STD = 0.22  # per-checkpoint colour field (x 1/0.18215 x latent_rgb_factors -> roughly +-1 in RGB)
-PROMPT_STD = 0.03  # prompt-dependent part (amplified by cfg)
-DATA_STD = 0.08  # spread of samples around the colour field
-UNET_WEIGHT = 0.35  # how much of the random UNet's (tanh-squashed) eps is mixed in
+# The fake "data distribution" the denoiser is ideal for, in model (scaled latent) space, where ComfyUI's latent2rgb
+# previews apply the SD1.5 latent_rgb_factors directly: x0 = mu(prompt) + smooth field + fine grain.
+PATTERN_GRID = 4  # mu is a PATTERN_GRID x PATTERN_GRID grid of 4-channel values, bicubically upsampled
+BASE_STD = 0.45  # per-checkpoint part of mu
+PROMPT_STD = 0.06  # prompt-dependent part of mu (amplified by cfg)
+SMOOTH_STD = 0.6  # per-sample smooth (low-pass) variation: what the noise seed chooses
+SMOOTH_CELL = 4  # latent pixels per low-pass cell
+GRAIN_STD = 0.08  # per-sample fine grain
+UNET_WEIGHT = 0.3  # how much of the random UNet's (tanh-squashed) eps is mixed in
 VAE_NET_WEIGHT = 0.15  # how much of the random VAE decoder is added to the linear latent->RGB image
 VAE_NET_MAX_LATENT = 16  # the random VAE nets run on at most 16x16 latents (128 px), so 512 px decodes stay fast
 
@@ -99,6 +102,14 @@ def fill_(module: torch.nn.Module, seed: int) -> None:
             else:
                 value = torch.zeros(shape)
             tensor.data.copy_(value.to(tensor.dtype))
+    module.requires_grad_(False)
+
+
+def _low_pass(x: torch.Tensor, cell: int = SMOOTH_CELL) -> torch.Tensor:
+    """Average over cell x cell blocks, bilinearly upsampled back: the smooth part of ``x``."""
+    h, w = x.shape[-2:]
+    coarse = F.interpolate(x, size=(max(1, -(-h // cell)), max(1, -(-w // cell))), mode="area")
+    return F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
 
 
 def _smooth_field(coeffs: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -136,8 +147,14 @@ class TinyModel(comfy.model_base.BaseModel):
         x32 = x.float()
         eps_net = torch.tanh((x32 - denoised_net.float()) / sigma.clamp(min=1e-4))
         mu = self.tiny_mean(c_crossattn, x.shape[0], x.shape[-2], x.shape[-1]).to(x.device)
-        s2 = DATA_STD**2
-        denoised_ideal = (s2 * x32 + sigma**2 * mu) / (s2 + sigma**2)
+        # ideal denoiser for x0 = mu + smooth + grain, treating the low-pass of (x - mu) as an average of cell**2 pixels
+        var = sigma**2
+        s_hi, s_lo = GRAIN_STD**2, SMOOTH_STD**2 + GRAIN_STD**2 / SMOOTH_CELL**2
+        w_lo = s_lo / (s_lo + var / SMOOTH_CELL**2)
+        w_hi = s_hi / (s_hi + var)
+        d = x32 - mu
+        d_lo = _low_pass(d)
+        denoised_ideal = mu + w_lo * d_lo + w_hi * (d - d_lo)
         eps_ideal = (x32 - denoised_ideal) / sigma.clamp(min=1e-4)
         eps = eps_ideal + UNET_WEIGHT * eps_net * (sigma / (sigma + 1.0))
         return x32 - sigma * eps
@@ -157,7 +174,8 @@ class TinyAutoencoderKL(AutoencoderKL):
 
     def _factors(self, z: torch.Tensor) -> torch.Tensor:
         fmt = comfy.latent_formats.SD15()
-        return torch.tensor(fmt.latent_rgb_factors, dtype=torch.float32, device=z.device)  # (4, 3)
+        # raw latents -> RGB in [-1, 1], exactly as the latent2rgb preview maps scaled latents
+        return fmt.scale_factor * torch.tensor(fmt.latent_rgb_factors, dtype=torch.float32, device=z.device)  # (4, 3)
 
     @staticmethod
     def _net_size(h: int, w: int) -> tuple[int, int]:
