@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -249,7 +249,7 @@ class ComfyClient:
         return [HistoryEntry.from_raw(pid, raw) for pid, raw in data.items()]
 
     async def history_entry(self, prompt_id: str) -> HistoryEntry | None:
-        data = await self._json("GET", f"/history/{prompt_id}")
+        data = await self._json("GET", f"/history/{quote(prompt_id, safe='')}")
         if not isinstance(data, dict) or prompt_id not in data:
             return None
         return HistoryEntry.from_raw(prompt_id, data[prompt_id])
@@ -318,7 +318,7 @@ class ComfyClient:
 
     async def object_info(self, node_class: str | None = None) -> dict[str, Any]:
         """``{class: info}`` for every node class, or just one (``{}`` if unknown)."""
-        path = "/object_info" if node_class is None else f"/object_info/{node_class}"
+        path = "/object_info" if node_class is None else f"/object_info/{quote(node_class, safe='')}"
         data = await self._json("GET", path)
         return data if isinstance(data, dict) else {}
 
@@ -335,7 +335,7 @@ class ComfyClient:
 
     async def models(self, folder: str | None = None) -> list[str]:
         """Model folder names, or the files of one folder."""
-        data = await self._json("GET", "/models" if folder is None else f"/models/{folder}")
+        data = await self._json("GET", "/models" if folder is None else f"/models/{quote(folder, safe='')}")
         return [str(x) for x in data] if isinstance(data, list) else []
 
     async def logs_raw(self) -> list[LogEntry]:

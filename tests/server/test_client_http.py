@@ -339,3 +339,10 @@ async def test_headers_auth_and_no_origin(comfy_url: str) -> None:
         await c.queue()  # the server ignores Authorization; Origin would get a 403
         assert "origin" not in sent[0] and sent[0]["x-test"] == "1"
         assert sent[0]["authorization"].startswith("Basic ")
+
+
+async def test_names_with_odd_characters(client: ComfyClient) -> None:
+    assert await client.history_entry("a/b c?d") is None
+    assert await client.object_info("No Such/Node?") == {}
+    name = "CLIPTextEncode"
+    assert name in await client.object_info(name)
