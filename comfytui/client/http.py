@@ -126,14 +126,20 @@ class ComfyClient:
 
     # --- plumbing -------------------------------------------------------------------
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; network failures become ServerUnreachable, whatever the status."""
         try:
-            resp = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            reason = str(exc) or type(exc).__name__
+            return await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            reason = f"no answer within {self.timeout:g}s ({type(exc).__name__})"
             raise ServerUnreachable(self.base_url, reason) from exc
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.base_url, str(exc) or type(exc).__name__) from exc
         except httpx.HTTPError as exc:  # invalid URL and similar
             raise ComfyError(f"{method} {self.base_url}{path}: {exc}") from exc
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        resp = await self._send(method, path, **kwargs)
         if not resp.is_success:
             raise ServerError(method, self.base_url + path, resp.status_code, resp.text)
         return resp
@@ -170,10 +176,7 @@ class ComfyClient:
             body["partial_execution_targets"] = list(partial_targets)
         if number is not None:
             body["number"] = number
-        try:
-            resp = await self._http.post("/prompt", json=body)
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.base_url, str(exc) or type(exc).__name__) from exc
+        resp = await self._send("POST", "/prompt", json=body)
         if resp.status_code == 400:
             try:
                 payload = resp.json()
