@@ -11,6 +11,8 @@ import sys
 import time
 from typing import IO, Any, Protocol
 
+from rich.markup import escape
+
 __all__ = ["JsonReporter", "NullReporter", "PlainReporter", "Reporter", "TtyReporter", "make_reporter"]
 
 
@@ -40,8 +42,6 @@ class JsonReporter:
         self.stream = stream or sys.stdout
 
     def event(self, kind: str, **data: Any) -> None:
-        if kind == "progress" and data.get("value") not in (1, data.get("max")) and data.get("value", 0) % 5:
-            return  # every step is noise for machines: keep the first, every 5th and the last
         payload = {"event": kind, "time": round(time.time(), 3), **data}
         self.stream.write(json.dumps(payload, default=str) + "\n")
         self.stream.flush()
@@ -125,6 +125,7 @@ class TtyReporter:
         self.overall = self.progress.add_task("batch", total=None)
         self.current = self.progress.add_task("prompt", total=None, visible=False)
         self.current_index: int | None = None
+        self.final: list[str] = []
         self.progress.start()
 
     def event(self, kind: str, **data: Any) -> None:
@@ -132,7 +133,7 @@ class TtyReporter:
         if kind == "run_start":
             p.update(self.overall, total=int(data.get("total", 0)), completed=int(data.get("already_done", 0)))
             p.update(self.overall, description=f"run {data.get('run')}")
-            p.console.print(f"[dim]output: {data.get('out_dir')}[/]", highlight=False)
+            p.console.print(f"[dim]output: {escape(str(data.get('out_dir')))}[/]", highlight=False)
         elif kind == "started":
             self.current_index = data.get("index")
             p.update(self.current, description=f"#{data.get('index')}", completed=0, total=None, visible=True)
@@ -143,17 +144,19 @@ class TtyReporter:
             p.advance(self.overall)
         elif kind == "failed":
             p.advance(self.overall)
-            p.console.print(f"[red]#{data.get('index')} failed:[/] {data.get('error')}", highlight=False)
+            p.console.print(f"[red]#{data.get('index')} failed:[/] {escape(str(data.get('error')))}", highlight=False)
         elif kind in ("note", "warning"):
             style = "yellow" if kind == "warning" else "dim"
-            p.console.print(f"[{style}]{kind}: {data.get('message')}[/]", highlight=False, markup=True)
+            p.console.print(f"[{style}]{kind}: {escape(str(data.get('message')))}[/]", highlight=False)
         elif kind in ("cancelled", "run_end"):
-            p.update(self.current, visible=False)
-            p.console.print(str(data.get("message")), highlight=False, markup=False)
+            self.final.append(str(data.get("message")))
 
     def close(self) -> None:
         self.progress.update(self.current, visible=False)
+        self.progress.refresh()
         self.progress.stop()
+        for message in self.final:
+            self.console.print(message, highlight=False, markup=False)
 
 
 def make_reporter(json_mode: bool, tty: bool | None = None) -> Reporter:
