@@ -1,0 +1,55 @@
+"""Every key binding of the dashboard, each with an id (users can remap ids through Textual's keymap)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+APP_BINDINGS: list[Binding] = [
+    Binding("q", "quit", "Quit", id="app.quit"),
+    Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),
+    Binding("1", "focus_pane('queue')", "Queue", id="app.focus.queue", show=False),
+    Binding("2", "focus_pane('graph')", "Graph", id="app.focus.graph", show=False),
+    Binding("3", "focus_pane('progress')", "Progress", id="app.focus.progress", show=False),
+    Binding("4", "focus_pane('history')", "History", id="app.focus.history", show=False),
+    Binding("5", "focus_pane('log')", "Log", id="app.focus.log", show=False),
+    Binding("z", "zoom", "Zoom pane", id="app.zoom"),
+    Binding("x", "interrupt", "Interrupt", id="app.interrupt"),
+    Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
+]
+
+QUEUE_BINDINGS: list[Binding] = [
+    Binding("delete,d", "delete_pending", "Delete", id="queue.delete"),
+    Binding("f", "move_to_front", "To front", id="queue.front"),
+    Binding("C", "clear_pending", "Clear all", id="queue.clear", key_display="shift+c"),
+]
+
+HISTORY_BINDINGS: list[Binding] = [
+    Binding("enter", "open_detail", "Details", id="history.open"),
+    Binding("slash", "filter", "Filter", id="history.filter", key_display="/"),
+    Binding("r", "rerun", "Re-run", id="history.rerun"),
+    Binding("R", "rerun_new_seed", "Re-run new seed", id="history.rerun_seed", key_display="shift+r"),
+]
+
+FILTER_BINDINGS: list[Binding] = [
+    Binding("escape", "clear_filter", "Clear filter", id="history.filter.clear"),
+]
+
+DETAIL_BINDINGS: list[Binding] = [
+    Binding("escape,q", "dismiss", "Back", id="detail.back"),
+    Binding("s", "save_outputs", "Save images", id="detail.save"),
+    Binding("r", "rerun", "Re-run", id="detail.rerun"),
+]
+
+LOG_BINDINGS: list[Binding] = [
+    Binding("end,G", "follow", "Follow", id="log.follow"),
+]
+
+SECTIONS: list[tuple[str, list[Binding]]] = [
+    ("Everywhere", APP_BINDINGS),
+    ("Queue pane (1)", QUEUE_BINDINGS),
+    ("History pane (4)", HISTORY_BINDINGS),
+    ("History filter", FILTER_BINDINGS),
+    ("Prompt details", DETAIL_BINDINGS),
+    ("Log pane (5)", LOG_BINDINGS),
+]

@@ -1,0 +1,1 @@
+"""Screens of the dashboard (the editor screens live in `editor*.py`, owned separately)."""
