@@ -120,11 +120,21 @@ class _Converter:
         self.notes: list[str] = []
         defs = ui.get("definitions") if isinstance(ui.get("definitions"), dict) else {}
         assert isinstance(defs, dict)
-        self.subgraphs: dict[str, dict[str, Any]] = {
-            str(sg["id"]): sg for sg in defs.get("subgraphs") or [] if isinstance(sg, dict) and "id" in sg
-        }
+        self.subgraphs: dict[str, dict[str, Any]] = {}
+        self._collect_subgraphs(defs, 0)
         self.output: dict[str, dict[str, Any]] = {}
         self.pushed: dict[tuple[str, str], Any] = {}  # (exec_id, input) → value from a PrimitiveNode
+
+    def _collect_subgraphs(self, defs: dict[str, Any], depth: int) -> None:
+        """Subgraph definitions, including any nested ``definitions`` inside them."""
+        if depth > 32:
+            return
+        for sg in defs.get("subgraphs") or []:
+            if isinstance(sg, dict) and "id" in sg and str(sg["id"]) not in self.subgraphs:
+                self.subgraphs[str(sg["id"])] = sg
+                inner = sg.get("definitions")
+                if isinstance(inner, dict):
+                    self._collect_subgraphs(inner, depth + 1)
 
     # --- entry point ----------------------------------------------------------------------------------------
     def run(self) -> ConvertResult:
@@ -318,7 +328,7 @@ class _Converter:
             return None
         want = type_ or _type_str(inp.get("type"))
         if link.origin_id == SUBGRAPH_INPUT_NODE and graph.parent is not None and graph.instance is not None:
-            return self._resolve_input(graph.parent, graph.instance, link.origin_slot, want, visited)
+            return self._resolve_subgraph_input(graph, link.origin_slot, want, visited)
         origin = graph.nodes.get(str(link.origin_id))
         if origin is None:
             return None
@@ -346,6 +356,21 @@ class _Converter:
             return self._resolve_subgraph_output(graph, node, slot, type_, visited)
         return _Ref(graph.exec_id(node.get("id")), slot)
 
+    def _resolve_subgraph_input(self, graph: _Graph, slot: int, type_: str, visited: set[str]) -> _Ref | _Value | None:
+        """An inner link from the subgraph's input node: follow the instance's input, or its promoted widget."""
+        assert graph.parent is not None and graph.instance is not None
+        instance, definition = graph.instance, graph.definition or {}
+        sg_inputs = [i for i in definition.get("inputs") or [] if isinstance(i, dict)]
+        inst_inputs = [i if isinstance(i, dict) else {} for i in instance.get("inputs") or []]
+        name = sg_inputs[slot].get("name") if 0 <= slot < len(sg_inputs) else None
+        index = next((k for k, i in enumerate(inst_inputs) if name is not None and i.get("name") == name), slot)
+        if 0 <= index < len(inst_inputs) and inst_inputs[index].get("link") is not None:
+            return self._resolve_input(graph.parent, instance, index, type_, visited)
+        promoted = _promoted_values(instance, definition, graph)
+        if name is not None and name in promoted:
+            return _Value(promoted[name])
+        return None  # the inner widget keeps its own value
+
     def _resolve_subgraph_output(
         self, graph: _Graph, node: dict[str, Any], slot: int, type_: str, visited: set[str]
     ) -> _Ref | _Value | None:
@@ -358,6 +383,42 @@ class _Converter:
                 origin = inner.nodes.get(str(link.origin_id))
                 return None if origin is None else self._resolve_output(inner, origin, link.origin_slot, type_, visited)
         return None
+
+
+def _promoted_values(instance: dict[str, Any], definition: dict[str, Any], inner: _Graph) -> dict[str, Any]:
+    """Values of a subgraph instance's promoted widgets, by subgraph input name.
+
+    With ``properties.proxyWidgets`` (``[[node_id, widget], ...]``, aligned with ``widgets_values``), entries with
+    node id ``-1`` are promoted inputs; other entries proxy an inner widget whose value lives inside the subgraph.
+    Without it, the values follow the subgraph inputs that feed an inner widget, in order.
+    """
+    values = instance.get("widgets_values")
+    if not isinstance(values, list) or not values:
+        return {}
+    props = instance.get("properties") if isinstance(instance.get("properties"), dict) else {}
+    assert isinstance(props, dict)
+    proxies = props.get("proxyWidgets")
+    out: dict[str, Any] = {}
+    if isinstance(proxies, list) and proxies:
+        for entry, value in zip(proxies, values, strict=False):
+            if isinstance(entry, list) and len(entry) == 2 and str(entry[0]) == "-1" and value is not None:
+                out[str(entry[1])] = value
+        return out
+    names: list[str] = []
+    for sg_input in definition.get("inputs") or []:
+        if not isinstance(sg_input, dict):
+            continue
+        for lid in sg_input.get("linkIds") or []:
+            link = inner.links.get(str(lid))
+            target = inner.nodes.get(str(link.target_id)) if link else None
+            inputs = (target or {}).get("inputs") or []
+            slot = next((i for i in inputs if isinstance(i, dict) and i.get("link") == lid), None)
+            if isinstance(slot, dict) and isinstance(slot.get("widget"), dict):
+                names.append(str(sg_input.get("name")))
+                break
+    if len(names) == len(values):
+        out = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+    return out
 
 
 def _bypass_slot(node: dict[str, Any], slot: int, type_: str) -> int:

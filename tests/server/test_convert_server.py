@@ -26,6 +26,7 @@ PAIRS = [
     ("tiny_full_schema1.ui.json", "tiny_full.api.json", "7"),
     ("stock_image.ui.json", "stock_image.api.json", "6"),
     ("stock_image_schema04.ui.json", "stock_image.api.json", "6"),
+    ("tiny_subgraph.ui.json", "tiny_subgraph.api.json", "8"),
 ]
 
 

@@ -21,6 +21,7 @@ PAIRS = [
     ("tiny_full_schema1.ui.json", "tiny_full.api.json"),
     ("stock_image.ui.json", "stock_image.api.json"),
     ("stock_image_schema04.ui.json", "stock_image.api.json"),
+    ("tiny_subgraph.ui.json", "tiny_subgraph.api.json"),
 ]
 
 
@@ -390,3 +391,38 @@ def test_subgraph_is_flattened(info: ObjectInfo) -> None:
     assert out["7:2"]["inputs"] == {"blur_radius": 2, "sigma": 0.5, "image": ["7:1", 0]}
     assert out["8"]["inputs"]["images"] == ["7:2", 0]
     assert list(out) == ["1", "7:1", "7:2", "8"]
+
+
+def test_subgraph_promoted_values_without_proxy_widgets(info: ObjectInfo) -> None:
+    ui = load("tiny_subgraph.ui.json")
+    for node in ui["nodes"]:
+        if node["id"] in (20, 21):
+            del node["properties"]["proxyWidgets"]
+            node["widgets_values"] = node["widgets_values"][:2]
+    assert ui_to_api(ui, info) == load("tiny_subgraph.api.json")
+
+
+def test_subgraph_unset_promoted_value_keeps_the_inner_widget(info: ObjectInfo) -> None:
+    ui = load("tiny_subgraph.ui.json")
+    ui["nodes"][3]["widgets_values"] = [None, None, None]
+    out = ui_to_api(ui, info)
+    assert (out["20:12"]["inputs"]["seed"], out["20:12"]["inputs"]["steps"]) == (5, 3)
+    assert (out["21:12"]["inputs"]["seed"], out["21:12"]["inputs"]["steps"]) == (99, 4)
+
+
+def test_subgraph_input_linked_from_outside(info: ObjectInfo) -> None:
+    ui = load("tiny_subgraph.ui.json")
+    ui["nodes"].append(
+        {
+            "id": 30,
+            "type": "PrimitiveInt",
+            "mode": 0,
+            "outputs": [{"name": "INT", "type": "INT", "links": [30]}],
+            "widgets_values": [12, "fixed"],
+        }
+    )
+    ui["nodes"][3]["inputs"][5]["link"] = 30
+    ui["links"].append([30, 30, 0, 20, 5, "INT"])
+    out = ui_to_api(ui, info)
+    assert out["20:12"]["inputs"]["seed"] == ["30", 0]
+    assert out["21:12"]["inputs"]["seed"] == 99
