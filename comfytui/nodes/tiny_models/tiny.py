@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import torch
@@ -252,8 +253,10 @@ def load_tiny(seed: int) -> tuple[Any, Any, Any]:
     """(MODEL, CLIP, VAE) for ``seed``, built once per process."""
     with _LOCK:
         if seed not in _CACHE:
+            start = time.perf_counter()
             with torch.random.fork_rng(devices=[]):
                 _CACHE[seed] = (build_model(seed), build_clip(seed), build_vae(seed))
+            log.info("comfytui tiny models for seed %d built in %.3f s", seed, time.perf_counter() - start)
         return _CACHE[seed]
 
 
