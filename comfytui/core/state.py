@@ -129,6 +129,7 @@ class ConnectionInfo:
     last_error: str | None = None
     retry_at: float | None = None  # epoch seconds of the next attempt (for a "reconnecting in Ns" countdown)
     since: float | None = None  # when the state last changed
+    error_at: float | None = None  # when last_error was set by a failed request
 
 
 @dataclass(slots=True, eq=False)
@@ -1088,6 +1089,12 @@ class DashboardState:
         self.logs.extend(entries)
         if len(self.logs) != n or n == self.logs.maxlen:
             self._touch("logs")
+
+    def note_error(self, message: str, now: float) -> None:
+        """Record a failed request (shown with the connection state; the socket's own state is unchanged)."""
+        self.connection.last_error = message
+        self.connection.error_at = now
+        self._touch("connection")
 
     def set_connection(
         self, state: ConnectionState, now: float, *, error: str | None = None, retry_in: float | None = None
