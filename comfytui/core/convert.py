@@ -244,30 +244,45 @@ class _Converter:
                 values = kept
         out: dict[str, Any] = {}
         pos = 0
-        for w in widgets:
+        for k, w in enumerate(widgets):
             if pos >= len(values):
                 break
             value = values[pos]
             pos += 1
             if value is not None:
                 out[w.name] = value
-            pos = self._skip_extras(w, values, pos)
+            nxt = widgets[k + 1] if k + 1 < len(widgets) else None
+            pos = self._skip_extras(w, nxt, values, pos)
         upload = next((w.upload for w in spec.inputs.values() if w.upload and w.required), None)
         if upload == "audio":  # audioUI (a null hole) + upload button
             pos += 2
         elif upload:
             pos += 1
-        if pos < len(values) and any(v is not None for v in values[pos:]):
+        leftover = [v for v in values[pos:] if v not in (None, "")]
+        if len(leftover) == 1 and isinstance(leftover[0], str):
+            leftover = []  # the frontend's text-preview widget ("Status: ...", image sizes) sits last
+        if leftover:
             self.notes.append(
-                f"node {exec_id} ({spec.name}): {len(values) - pos} unexpected widget value(s) ignored "
+                f"node {exec_id} ({spec.name}): {len(leftover)} unexpected widget value(s) ignored "
                 "(saved by another version of the node?)"
             )
         return out
 
     @staticmethod
-    def _skip_extras(w: InputSpec, values: list[Any], pos: int) -> int:
-        """Step over the control (and filter) values the frontend stores after ``w``."""
-        if w.has_control and pos < len(values) and values[pos] in CONTROL_VALUES:
+    def _skip_extras(w: InputSpec, nxt: InputSpec | None, values: list[Any], pos: int) -> int:
+        """Step over the control (and filter) values the frontend stores after ``w``.
+
+        A control word after an INT is skipped even when the node does not declare a control (files saved with
+        another version of the node), unless the next widget could hold that word itself.
+        """
+        here = values[pos] if pos < len(values) else None
+        stray = (
+            w.kind == "INT"
+            and not w.has_control
+            and here in CONTROL_VALUES
+            and (nxt is None or nxt.kind in ("INT", "FLOAT", "BOOLEAN"))
+        )
+        if (w.has_control and here in CONTROL_VALUES) or stray:
             pos += 1
             if w.kind == "COMBO" and pos < len(values) and (values[pos] is None or isinstance(values[pos], str)):
                 pos += 1  # control_filter_list
@@ -363,7 +378,8 @@ class _Converter:
         sg_inputs = [i for i in definition.get("inputs") or [] if isinstance(i, dict)]
         inst_inputs = [i if isinstance(i, dict) else {} for i in instance.get("inputs") or []]
         name = sg_inputs[slot].get("name") if 0 <= slot < len(sg_inputs) else None
-        index = next((k for k, i in enumerate(inst_inputs) if name is not None and i.get("name") == name), slot)
+        # By name: saved files may drop unconnected widget inputs, which shifts positions.
+        index = slot if name is None else next((k for k, i in enumerate(inst_inputs) if i.get("name") == name), -1)
         if 0 <= index < len(inst_inputs) and inst_inputs[index].get("link") is not None:
             return self._resolve_input(graph.parent, instance, index, type_, visited)
         promoted = _promoted_values(instance, definition, graph)

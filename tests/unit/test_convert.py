@@ -149,10 +149,19 @@ def test_dict_widgets_values_and_null_holes(info: ObjectInfo) -> None:
 
 
 def test_extra_widget_values_are_noted(info: ObjectInfo) -> None:
-    ui = UI().node(1, "SaveImage", ["x", "surprise"]).build()
+    ui = UI().node(1, "SaveImage", ["x", 3, "surprise"]).build()
     result = convert_ui(ui, info)
     assert result.prompt["1"]["inputs"] == {"filename_prefix": "x"}
-    assert "unexpected widget value" in result.notes[0]
+    assert result.notes == [
+        "node 1 (SaveImage): 2 unexpected widget value(s) ignored (saved by another version of the node?)"
+    ]
+
+
+def test_trailing_text_preview_is_ignored_quietly(info: ObjectInfo) -> None:
+    ui = UI().node(1, "SaveImage", ["x", "Status: Completed\nPrice: $0.14", ""]).build()
+    result = convert_ui(ui, info)
+    assert result.prompt["1"]["inputs"] == {"filename_prefix": "x"}
+    assert result.notes == []
 
 
 def test_array_values_are_wrapped(info: ObjectInfo) -> None:
@@ -426,3 +435,30 @@ def test_subgraph_input_linked_from_outside(info: ObjectInfo) -> None:
     out = ui_to_api(ui, info)
     assert out["20:12"]["inputs"]["seed"] == ["30", 0]
     assert out["21:12"]["inputs"]["seed"] == 99
+
+
+def test_subgraph_instance_without_its_unconnected_widget_inputs(info: ObjectInfo) -> None:
+    ui = load("tiny_subgraph.ui.json")
+    for node in ui["nodes"]:
+        if node["id"] in (20, 21):
+            node["inputs"] = [i for i in node["inputs"] if i.get("link") is not None]
+    assert ui_to_api(ui, info) == load("tiny_subgraph.api.json")
+
+
+def test_stray_control_value_after_an_int_is_skipped() -> None:
+    raw = {
+        "Sampler": {
+            "input": {
+                "required": {
+                    "seed": ["INT", {"control_after_generate": False}],
+                    "steps": ["INT", {"default": 20}],
+                    "name": ["STRING", {}],
+                }
+            },
+            "input_order": {"required": ["seed", "steps", "name"]},
+            "output": [],
+            "output_node": True,
+        }
+    }
+    ui = UI().node(1, "Sampler", [7, "randomize", 20, "fixed"]).build()
+    assert ui_to_api(ui, ObjectInfo(raw))["1"]["inputs"] == {"seed": 7, "steps": 20, "name": "fixed"}
