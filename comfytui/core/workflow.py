@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from comfytui.core.object_info import ObjectInfo, types_compatible
+from comfytui.core.object_info import InputSpec, ObjectInfo, types_compatible
 
 __all__ = [
     "InputChange",
@@ -128,18 +129,65 @@ def detect_format(data: Any) -> str:
     return "unknown"
 
 
-def _read(path: str | Path) -> str:
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_text_chunks(blob: bytes) -> dict[str, str]:
+    """The text chunks (``tEXt``, ``zTXt``, ``iTXt``) of a PNG; ComfyUI stores ``prompt`` and ``workflow`` there."""
+    if not blob.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file")
+    out: dict[str, str] = {}
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(blob):
+        length = int.from_bytes(blob[pos : pos + 4], "big")
+        kind = blob[pos + 4 : pos + 8]
+        data = blob[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        try:
+            if kind == b"tEXt":
+                key, _, text = data.partition(b"\0")
+                out[key.decode("latin-1")] = text.decode("latin-1")
+            elif kind == b"zTXt":
+                key, _, rest = data.partition(b"\0")
+                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                key, _, rest = data.partition(b"\0")
+                compressed, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\0")
+                _translated, _, text = rest.partition(b"\0")
+                out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+            elif kind == b"IEND":
+                break
+        except (zlib.error, UnicodeDecodeError, IndexError):
+            continue
+    return out
+
+
+def read_source(path: str | Path) -> tuple[Any, list[str]]:
+    """Parsed JSON from a workflow file, or from a PNG saved by ComfyUI (its ``prompt``, else its ``workflow``)."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8-sig")
+        with open(p, "rb") as fh:
+            head = fh.read(len(PNG_SIGNATURE))
+            if head != PNG_SIGNATURE:
+                blob = head + fh.read()
+                try:
+                    text = blob.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    raise WorkflowError(f"{p}: not a text file (expected JSON, or a PNG saved by ComfyUI)") from None
+                return parse_json(text, str(p)), []
+            blob = head + fh.read()
     except FileNotFoundError:
         raise WorkflowError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise WorkflowError(f"{p}: is a directory, not a workflow file") from None
-    except UnicodeDecodeError:
-        raise WorkflowError(f"{p}: not a text file (expected JSON)") from None
     except OSError as exc:
         raise WorkflowError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    chunks = png_text_chunks(blob)
+    for key, note in (("prompt", "read the prompt embedded in the PNG"), ("workflow", "read the workflow in the PNG")):
+        if key in chunks:
+            return parse_json(chunks[key], f"{p} ({key} chunk)"), [note]
+    raise WorkflowError(f"{p}: the PNG carries no ComfyUI workflow (saved with --disable-metadata?)")
 
 
 def _not_workflow(data: Any, source: str) -> WorkflowError:
@@ -198,7 +246,9 @@ class Workflow:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Workflow:
-        return cls.from_json(_read(path), str(path))
+        """From a JSON file or a PNG saved by ComfyUI."""
+        data, _notes = read_source(path)
+        return cls.from_dict(data, str(path))
 
     # --- serialisation --------------------------------------------------------------------------------------
     @property
@@ -266,6 +316,32 @@ class Workflow:
     def link_inputs(self, node_id: str) -> dict[str, list[Any]]:
         """The inputs linked to another node's output."""
         return {k: v for k, v in self.inputs(node_id).items() if is_link(v)}
+
+    def node_list(self) -> list[tuple[str, str, str]]:
+        """``(id, title, class_type)`` of every node, in :meth:`node_ids` order."""
+        return [(nid, self.title(nid), self.class_type(nid)) for nid in self.node_ids()]
+
+    def editable_inputs(self, node_id: str, info: ObjectInfo | None = None) -> list[tuple[str, Any, InputSpec | None]]:
+        """``(name, value, spec)`` of the node's value inputs, in ``input_order`` when ``info`` knows the class.
+
+        Declared widgets missing from the graph are listed with their default; linked inputs are left out.
+        """
+        inputs = self.inputs(node_id)
+        cls = self.class_type(node_id)
+        out: list[tuple[str, Any, InputSpec | None]] = []
+        seen: set[str] = set()
+        if info is not None and cls in info:
+            for spec in info[cls].inputs.values():
+                value = inputs.get(spec.name, spec.default)
+                if is_link(value) or not spec.is_widget:
+                    seen.add(spec.name)
+                    continue
+                out.append((spec.name, value, spec))
+                seen.add(spec.name)
+        for name, value in inputs.items():
+            if name not in seen and not is_link(value):
+                out.append((name, value, None))
+        return out
 
     def consumers(self, node_id: str) -> list[tuple[str, str, int]]:
         """``(node_id, input_name, slot)`` of every input fed by ``node_id``."""
@@ -641,20 +717,20 @@ def load_any(source: str | Path | Mapping[str, Any], info: ObjectInfo | None = N
     raises :class:`NeedsConversion`.
     """
     name = ""
+    notes: list[str] = []
     if isinstance(source, Mapping):
         data: Any = dict(source)
     elif isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith(("{", "["))):
         name = str(source)
-        data = parse_json(_read(source), name)
+        data, notes = read_source(source)
     else:
         data = parse_json(source)
     try:
-        return Workflow.from_dict(data, name), []
+        return Workflow.from_dict(data, name), notes
     except NeedsConversion as exc:
         if info is None:
             raise
         from comfytui.core.convert import convert_ui  # local: convert imports this module
 
         result = convert_ui(exc.ui, info, source=name)
-        notes = ["converted from UI format", *result.notes]
-        return Workflow(result.prompt, name), notes
+        return Workflow(result.prompt, name), [*notes, "converted from UI format", *result.notes]

@@ -14,8 +14,8 @@ from comfytui.client.errors import PromptRejected
 from comfytui.client.http import ComfyClient
 from comfytui.core.convert import convert_ui
 from comfytui.core.object_info import ObjectInfo
-from comfytui.core.workflow import Workflow
-from comfytui.testbed import free_port
+from comfytui.core.workflow import Workflow, load_any
+from comfytui.testbed import ComfyServer, free_port
 
 pytestmark = pytest.mark.server
 
@@ -63,6 +63,17 @@ def test_converted_workflow_runs_on_the_server(
     assert entry.status_str == "success", entry.messages
     images = entry.outputs[save_node]["images"]
     assert len(images) == 1 and images[0]["filename"].endswith(".png")
+
+
+def test_output_png_loads_back_as_the_prompt_that_ran(comfy_server: ComfyServer, live_info: ObjectInfo) -> None:
+    base = Workflow.from_dict(load("tiny_plain.api.json"))
+    prompt = base.apply_overrides(["7.filename_prefix=png_roundtrip"]).to_api()
+    entry = asyncio.run(_run(comfy_server.url, prompt))
+    image = entry.outputs["7"]["images"][0]
+    path = comfy_server.output_dir / image["subfolder"] / image["filename"]
+    wf, notes = load_any(path, live_info)
+    assert notes == ["read the prompt embedded in the PNG"]
+    assert wf.to_api() == prompt
 
 
 def test_local_check_agrees_with_the_server(comfy_url: str, live_info: ObjectInfo) -> None:

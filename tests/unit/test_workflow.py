@@ -145,6 +145,36 @@ def test_titles_and_classes(wf: Workflow) -> None:
     assert ("6", "samples", 0) in wf.consumers("5")
 
 
+def test_node_list_and_editable_inputs(wf: Workflow, info: ObjectInfo) -> None:
+    assert wf.node_list()[:2] == [
+        ("1", "Tiny Checkpoint Loader (comfytui)", "TinyCheckpointLoader"),
+        ("2", "Positive", "CLIPTextEncode"),
+    ]
+    rows = wf.editable_inputs("5", info)
+    assert [(name, value) for name, value, _ in rows] == [
+        ("seed", 42),
+        ("steps", 8),
+        ("cfg", 7),
+        ("sampler_name", "euler"),
+        ("scheduler", "normal"),
+        ("denoise", 1),
+    ]
+    assert rows[3][2] is not None and rows[3][2].kind == "COMBO"
+    api = wf.to_api()
+    del api["5"]["inputs"]["denoise"]
+    api["5"]["inputs"]["extra"] = "x"
+    rows = Workflow.from_dict(api).editable_inputs("5", info)
+    assert rows[-2][:2] == ("denoise", 1.0) and rows[-1] == ("extra", "x", None)
+    assert [n for n, _, _ in wf.editable_inputs("5")] == [
+        "seed",
+        "steps",
+        "cfg",
+        "sampler_name",
+        "scheduler",
+        "denoise",
+    ]
+
+
 def test_find_node(wf: Workflow) -> None:
     assert wf.find_node("5") == "5"
     assert wf.find_node("positive") == "2"
@@ -339,3 +369,52 @@ def test_diff(wf: Workflow) -> None:
         ("9", "class_type", None, "PreviewImage"),
     ]
     assert wf.diff(wf) == []
+
+
+# --- PNG files saved by ComfyUI ----------------------------------------------------------------------------
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    body = b"".join(chunk(k, d) for k, d in chunks)
+    idat = zlib.compress(b"\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + body + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_png_prompt_chunk(tmp_path: Path, api: dict[str, Any]) -> None:
+    path = tmp_path / "out.png"
+    ui = (UI_DIR / "tiny_full.ui.json").read_text()
+    path.write_bytes(_png([(b"tEXt", b"prompt\0" + json.dumps(api).encode()), (b"tEXt", b"workflow\0" + ui.encode())]))
+    wf, notes = load_any(path)
+    assert wf.to_api() == api and notes == ["read the prompt embedded in the PNG"]
+    assert Workflow.from_file(path).to_api() == api
+
+
+def test_png_workflow_chunk_only(tmp_path: Path, info: ObjectInfo) -> None:
+    import zlib
+
+    ui = (UI_DIR / "tiny_full.ui.json").read_bytes()
+    path = tmp_path / "ui.png"
+    path.write_bytes(_png([(b"iTXt", b"workflow\0\x01\x00\0\0" + zlib.compress(ui))]))
+    with pytest.raises(NeedsConversion):
+        load_any(path)
+    wf, notes = load_any(path, info)
+    assert notes[:2] == ["read the workflow in the PNG", "converted from UI format"]
+    assert wf.to_api() == json.loads((UI_DIR / "tiny_full.api.json").read_text())
+
+
+def test_png_without_workflow_and_binary_files(tmp_path: Path) -> None:
+    path = tmp_path / "plain.png"
+    path.write_bytes(_png([]))
+    with pytest.raises(WorkflowError, match="carries no ComfyUI workflow"):
+        load_any(path)
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(WorkflowError, match="not a text file"):
+        Workflow.from_file(junk)
