@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.containers import Container
@@ -58,9 +59,9 @@ class ComfyTUIApp(App[int]):
 
     CSS_PATH = "comfytui.tcss"
     TITLE = "comfytui"
-    BINDINGS: ClassVar = APP_BINDINGS
+    BINDINGS = APP_BINDINGS
     COMMANDS = App.COMMANDS | {DashboardCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
 
     def __init__(
         self,
@@ -134,10 +135,8 @@ class ComfyTUIApp(App[int]):
 
     async def on_unmount(self) -> None:
         if self.session is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self.session.stop()
-            except Exception:
-                pass
 
     # -- repaint coalescing ------------------------------------------------------------------------------------
 
@@ -277,7 +276,8 @@ class ComfyTUIApp(App[int]):
 
     def action_focus_pane(self, name: str) -> None:
         pane = self.query_one(f"#{name}", Pane)
-        target: Widget = pane.query_one(Log) if name == "log" else pane.query_one(DataTable)
+        targets = [w for w in pane.query("DataTable, Log") if isinstance(w, DataTable | Log)]
+        target: Widget = targets[0] if targets else pane
         if not pane.display or pane.styles.display == "none" or not pane.region.area:
             self.screen.maximize(pane, container=False)
         target.focus()

@@ -102,11 +102,17 @@ def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def _not_sampler(node: Any) -> bool:
+    """Sort key putting sampler nodes first (their seed/steps/cfg are the ones that matter)."""
+    return not (isinstance(node, dict) and "Sampler" in str(node.get("class_type", "")))
+
+
 def prompt_inputs(prompt: dict[str, Any]) -> dict[str, str]:
     """The human-interesting inputs of an API-format prompt: text, seed, steps, cfg, sampler, size, model."""
     found: dict[str, str] = {}
     texts: list[str] = []
-    for node in prompt.values():
+    nodes = sorted(prompt.values(), key=_not_sampler)
+    for node in nodes:
         if not isinstance(node, dict):
             continue
         cls = str(node.get("class_type", ""))

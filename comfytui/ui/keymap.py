@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
-APP_BINDINGS: list[Binding] = [
+APP_BINDINGS: list[BindingType] = [
     Binding("q", "quit", "Quit", id="app.quit"),
     Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
     Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),
@@ -18,34 +18,34 @@ APP_BINDINGS: list[Binding] = [
     Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
 ]
 
-QUEUE_BINDINGS: list[Binding] = [
+QUEUE_BINDINGS: list[BindingType] = [
     Binding("delete,d", "delete_pending", "Delete", id="queue.delete"),
     Binding("f", "move_to_front", "To front", id="queue.front"),
     Binding("C", "clear_pending", "Clear all", id="queue.clear", key_display="shift+c"),
 ]
 
-HISTORY_BINDINGS: list[Binding] = [
+HISTORY_BINDINGS: list[BindingType] = [
     Binding("enter", "open_detail", "Details", id="history.open"),
     Binding("slash", "filter", "Filter", id="history.filter", key_display="/"),
     Binding("r", "rerun", "Re-run", id="history.rerun"),
     Binding("R", "rerun_new_seed", "Re-run new seed", id="history.rerun_seed", key_display="shift+r"),
 ]
 
-FILTER_BINDINGS: list[Binding] = [
+FILTER_BINDINGS: list[BindingType] = [
     Binding("escape", "clear_filter", "Clear filter", id="history.filter.clear"),
 ]
 
-DETAIL_BINDINGS: list[Binding] = [
+DETAIL_BINDINGS: list[BindingType] = [
     Binding("escape,q", "dismiss", "Back", id="detail.back"),
     Binding("s", "save_outputs", "Save images", id="detail.save"),
     Binding("r", "rerun", "Re-run", id="detail.rerun"),
 ]
 
-LOG_BINDINGS: list[Binding] = [
+LOG_BINDINGS: list[BindingType] = [
     Binding("end,G", "follow", "Follow", id="log.follow"),
 ]
 
-SECTIONS: list[tuple[str, list[Binding]]] = [
+SECTIONS: list[tuple[str, list[BindingType]]] = [
     ("Everywhere", APP_BINDINGS),
     ("Queue pane (1)", QUEUE_BINDINGS),
     ("History pane (4)", HISTORY_BINDINGS),

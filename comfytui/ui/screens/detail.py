@@ -34,8 +34,8 @@ def summary(view: PromptView) -> Text:
     glyph, style = fmt.PROMPT_GLYPHS.get(view.status, ("?", "dim"))
     text = Text()
     text.append(f"{glyph} {view.status}", style=style)
-    text.append(f"  #{fmt.number(view.number)}  {view.prompt_id}  ", style="bold")
-    text.append(f"{view.title}\n")
+    text.append(f"  #{fmt.number(view.number)}  {view.prompt_id}", style="bold")
+    text.append(f"   {view.title}\n")
     text.append(f"duration {fmt.duration(view.duration)} · {len(view.outputs)} output(s) · ", style="dim")
     text.append("submitted by this app" if view.mine else "submitted by another client (no per-node events)")
     return text
@@ -87,7 +87,7 @@ def error_text(view: PromptView) -> Text | None:
 class DetailScreen(Screen[None]):
     """Opened from the history pane (Enter). `s` saves the outputs, `r` re-runs, Esc goes back."""
 
-    BINDINGS = DETAIL_BINDINGS  # type: ignore[assignment]
+    BINDINGS = DETAIL_BINDINGS
 
     def __init__(self, prompt_id: str) -> None:
         super().__init__()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -27,6 +29,8 @@ def bindings_table() -> Table:
     for title, bindings in SECTIONS:
         table.add_row(Text(title, style="bold underline"), "", "")
         for b in bindings:
+            if not isinstance(b, Binding):
+                continue
             table.add_row(key_label(b), b.description, b.id or "")
         table.add_row("", "", "")
     return table
@@ -35,7 +39,7 @@ def bindings_table() -> Table:
 class HelpScreen(ModalScreen[None]):
     """Lists the keys; any of escape / q / ? closes it."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
     ]
 

@@ -18,6 +18,9 @@ def seconds(t: float | None) -> float | None:
     return t / 1000.0 if t > 1e11 else float(t)
 
 
+REPAINT_ALL = frozenset({"connection", "stats", "queue", "graph", "progress", "preview", "history", "logs"})
+
+
 class Pane(Vertical):
     """A dashboard pane. Subclasses implement `update_from(state, now)`; they never touch the network."""
 
@@ -37,6 +40,10 @@ class Pane(Vertical):
     def dash(self) -> ComfyTUIApp:
         """The app, which owns the session and every action."""
         return cast("ComfyTUIApp", self.app)
+
+    def on_resize(self) -> None:
+        """Column widths follow the pane's size: repaint from the current state."""
+        self.dash.on_session_change(set(REPAINT_ALL))
 
     def update_from(self, state: DashboardState, now: float) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -102,7 +102,8 @@ class GraphPane(Pane):
             table.sync([])
             self.set_count("")
             return
-        tw = self.title_width(1 + 3 + 10, 4, hi=36) if self.size.width < 70 else self.title_width(1 + 3 + 10 + 16 + 6, 6, hi=40)
+        narrow = self.size.width < 70
+        tw = self.title_width(1 + 3 + 10, 4, hi=36) if narrow else self.title_width(1 + 3 + 10 + 16 + 6, 6, hi=40)
         table.fit_width(tw)
         rows = graph_rows(view, now, tw)
         table.sync(rows)

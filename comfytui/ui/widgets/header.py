@@ -31,7 +31,7 @@ class HeaderBar(Widget):
         segs: list[tuple[int, Text]] = [(0, Text("comfytui", style="bold"))]
         segs.append((1, Text(self.server, style="underline")))
         conn = state.connection
-        label = conn.state
+        label: str = conn.state
         if conn.state == "reconnecting" and (conn.retry_at is not None or conn.retry_in is not None):
             left = conn.retry_at - now if conn.retry_at is not None else (conn.retry_in or 0.0)
             label = f"reconnecting in {max(0.0, left):.0f}s"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -60,7 +60,7 @@ def matches(view: PromptView, query: str) -> bool:
 
 
 class FilterInput(Input):
-    BINDINGS = FILTER_BINDINGS  # type: ignore[assignment]
+    BINDINGS = FILTER_BINDINGS
 
     def action_clear_filter(self) -> None:
         self.value = ""
@@ -73,10 +73,10 @@ class HistoryPane(Pane):
 
     number = 4
     label = "History"
-    BINDINGS = HISTORY_BINDINGS  # type: ignore[assignment]
+    BINDINGS = HISTORY_BINDINGS
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.query_text = ""
         self._row_cache: dict[str, tuple[tuple[object, ...], Cells]] = {}
         self._last_state: DashboardState | None = None
@@ -105,7 +105,8 @@ class HistoryPane(Pane):
         views = state.history
         if self.query_text:
             views = [v for v in views if matches(v, self.query_text)]
-        tw = self.title_width(13 + 6 + 3, 4, hi=48) if self.size.width < 100 else self.title_width(13 + 6 + 3 + 8 + 8 + 5 + 5, 8)
+        narrow = self.size.width < 100
+        tw = self.title_width(13 + 6 + 3, 4, hi=48) if narrow else self.title_width(13 + 6 + 3 + 8 + 8 + 5 + 5, 8)
         self.table.fit_width(tw)
         self.table.sync([(v.prompt_id, self._row(v, now, tw)) for v in views])
         if len(self._row_cache) > 2 * len(state.history) + 100:

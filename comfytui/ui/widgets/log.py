@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.widgets import Log
@@ -19,11 +19,12 @@ class LogPane(Pane):
 
     number = 5
     label = "Log"
-    BINDINGS = LOG_BINDINGS  # type: ignore[assignment]
+    BINDINGS = LOG_BINDINGS
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._last: object | None = None
+        self._partial = ""
         self.lines_written = 0
 
     def compose(self) -> ComposeResult:
@@ -40,10 +41,25 @@ class LogPane(Pane):
             new.append(entry)
         new.reverse()
         self._last = entries[-1]
-        text = "".join(e.m for e in new)
-        if text:
-            self.query_one(Log).write(text)
-            self.lines_written += text.count("\n")
+        lines = self.split_lines("".join(e.m for e in new))
+        if lines:
+            self.query_one(Log).write_lines(lines)
+            self.lines_written += len(lines)
+
+    def split_lines(self, text: str) -> list[str]:
+        """Complete lines of `text` (after any partial line kept from before); `\\r` rewrites the line like a tty."""
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        out: list[str] = []
+        for piece in pieces:
+            if "\r" in piece:
+                parts = [p for p in piece.split("\r") if p.strip()]
+                piece = parts[-1] if parts else ""
+            out.append(piece.rstrip())
+        if "\r" in self._partial:  # keep only the newest redraw of a progress bar
+            parts = [p for p in self._partial.split("\r") if p.strip()]
+            self._partial = "\r" + parts[-1] if parts else ""
+        return out
 
     def action_follow(self) -> None:
         log = self.query_one(Log)

@@ -79,6 +79,7 @@ class ProgressPane(Pane):
 
     number = 3
     label = "Progress"
+    can_focus = True
 
     def compose(self) -> ComposeResult:
         yield ProgressBars(id="progress-bars")

@@ -39,7 +39,7 @@ class QueuePane(Pane):
 
     number = 1
     label = "Queue"
-    BINDINGS = QUEUE_BINDINGS  # type: ignore[assignment]
+    BINDINGS = QUEUE_BINDINGS
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(COLUMNS, id="queue-table")

@@ -78,7 +78,7 @@ class KeyedTable(DataTable[Any]):
             elif old != cells:
                 for col, (a, b) in enumerate(zip(old, cells, strict=True)):
                     if a != b:
-                        self.update_cell(key, column_keys[col], b)
+                        self.update_cell(key, column_keys[col], b, update_width=True)
             self._cells[key] = cells
         order = [key for key, _ in rows]
         if order != self._order:
@@ -87,6 +87,6 @@ class KeyedTable(DataTable[Any]):
             self._update_count += 1
             self.refresh()
             if selected in wanted:
-                self.move_cursor(row=order.index(selected), animate=False)  # type: ignore[arg-type]
+                self.move_cursor(row=order.index(selected), animate=False)
             elif self.cursor_row >= len(order) and order:
                 self.move_cursor(row=len(order) - 1, animate=False)
