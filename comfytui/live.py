@@ -74,6 +74,9 @@ class LiveSession:
         self._queue_again = False
         self._history_wanted: set[str] = set()
         self._history_task: asyncio.Task[None] | None = None
+        self._tail_task: asyncio.Task[None] | None = None
+        self._tail_again = False
+        self.history_tail = 10
         self._flush_scheduled = False
         self._connects = 0
         self._last_log_t = ""
@@ -152,11 +155,17 @@ class LiveSession:
         await self.client.aclose()
 
     async def _consume(self) -> None:
-        apply = self.state.apply
+        st = self.state
+        apply = st.apply
         try:
             async for event in self.stream:
+                before = st.queue_remaining
                 apply(event, self.clock())
                 self._react(event)
+                if st.queue_remaining < before:
+                    # something finished or was deleted: prompts of other clients can run between two /queue
+                    # snapshots, the newest history entries catch those
+                    self.refresh_history_tail()
                 self._changed()
         except Exception as exc:  # never crash the dashboard
             log.exception("event stream failed")
@@ -255,6 +264,28 @@ class LiveSession:
         if left:
             self.fetch_history(left)
 
+    def refresh_history_tail(self) -> None:
+        """Merge the newest few ``/history`` entries we do not have yet (coalesced like the queue refresh)."""
+        if self._tail_task is not None and not self._tail_task.done():
+            self._tail_again = True
+            return
+        self._tail_task = self._spawn(self._tail_worker(), "history-tail")
+
+    async def _tail_worker(self) -> None:
+        self._tail_again = True
+        while self._tail_again and not self._stopping.is_set():
+            self._tail_again = False
+            entries = await self._safe("history", self.client.history(max_items=self.history_tail))
+            st = self.state
+            new = []
+            for e in entries or ():
+                pv = st.get(e.prompt_id)
+                if pv is None or not pv.from_server:
+                    new.append(e)
+            if new:
+                st.add_history(new)
+                self._changed()
+
     def fetch_history(self, prompt_ids: Iterable[str]) -> None:
         """Fetch ``/history/{id}`` for these prompts (batched in one worker)."""
         self._history_wanted.update(prompt_ids)
@@ -276,7 +307,8 @@ class LiveSession:
                 late = [e for e in again if e is not None]
                 if late:
                     self.state.add_history(late)
-                self.state.forget(pid for pid, e in zip(missing, again, strict=True) if e is None)
+                lost = [pid for pid, e in zip(missing, again, strict=True) if e is None]
+                self.state.forget(lost, self.clock())
             self._changed()
 
     async def _history_one(self, prompt_id: str) -> Any:

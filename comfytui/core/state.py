@@ -155,6 +155,8 @@ class PromptView:
     outputs_to_execute: tuple[str, ...] = ()
     #: True when extra_data was stored without ``extra_pnginfo`` (the UI workflow): fetch the history entry for it.
     extra_stripped: bool = False
+    #: True once merged from the server's ``/history`` (its outcome, outputs and timestamps are final)
+    from_server: bool = False
     seen: float = 0.0  # when we last had authoritative news of it (event or snapshot time)
     order_key: float = 0.0  # history sort key (server end time, ms)
     _prompt: dict[str, Any] | None = field(default=None, repr=False)
@@ -989,14 +991,42 @@ class DashboardState:
         self._touch("queue", "graph")
         return left
 
-    def forget(self, prompt_ids: Iterable[str]) -> None:
-        """Drop prompts that left the queue and have no history (deleted while pending)."""
+    def forget(self, prompt_ids: Iterable[str], now: float | None = None) -> None:
+        """Prompts that left the queue and that ``/history`` does not know.
+
+        Never started: deleted while pending, dropped. Started: the server lost it (restarted, or its entry was
+        deleted); it goes to history with status ``unknown`` and an explanation in ``error``.
+        """
         for pid in prompt_ids:
             if pid in self._in_history or self.is_queued(pid):
                 continue
-            if self.prompts.pop(pid, None) is not None:
+            pv = self.prompts.get(pid)
+            if pv is None:
+                continue
+            if pv.started is None:
+                del self.prompts[pid]
                 self.previews.pop(pid, None)
                 self._touch("queue")
+                continue
+            pv.status = "unknown"
+            pv.error = pv.error or _error_dict(
+                "The server has no record of how this run ended (it was restarted, or its history was deleted).",
+                "lost",
+                (),
+                pv.current_node,
+                None,
+            )
+            end = now if now is not None else pv.seen
+            pv.ended = pv.ended or end
+            if pv._nodes is not None:
+                for ns in pv._nodes.values():
+                    if ns.status == "running":
+                        ns.status, ns.ended = "failed", end
+            pv.current_node = None
+            if self.progress is not None and self.progress.prompt_id == pid:
+                self.progress = None
+            self._to_history(pv, end * 1000.0)
+            self._touch("queue", "history", "graph", "progress")
 
     def add_history(self, entries: Iterable[HistoryEntry]) -> None:
         """Merge finished runs from ``/history`` (oldest first, as the server lists them)."""
@@ -1055,6 +1085,7 @@ class DashboardState:
             if self.progress is not None and self.progress.prompt_id == pid:
                 self.progress = None
                 self._touch("progress")
+            pv.from_server = True
             key = float(end) if end is not None else (pv.order_key or pv.number + seq * 1e-6)
             self._to_history(pv, key)
             touched = True

@@ -250,3 +250,47 @@ async def test_rerun_same_seed_is_cached_and_new_seed_samples(live: LiveSession)
     assert new.prompt["1"]["inputs"]["seed"] == original.prompt["1"]["inputs"]["seed"]  # weights untouched
     assert new.nodes["5"].status == "done" and new.nodes["1"].status == "cached"
     assert new.mine and new.title == "rerun me"
+
+
+async def test_prompt_never_seen_in_the_queue_still_reaches_history(
+    live: LiveSession, other: ComfyClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another client's quick prompt can start and end between two /queue snapshots."""
+    monkeypatch.setattr(live, "refresh_queue", lambda: None)  # as if every snapshot came too late
+    result = await other.submit(tiny(text="blink and you miss it"))
+    pv = await done(live, result.prompt_id, 30)
+    assert pv.status == "success" and not pv.mine and pv.title == "blink and you miss it"
+    assert result.prompt_id not in live.state.prompts or pv.from_server
+
+
+async def test_reconnect_after_server_restart() -> None:
+    """The server goes away mid-run and comes back empty: the state says so, then carries on."""
+    from comfytui.testbed import ComfyServer
+
+    server = ComfyServer()
+    try:
+        server.start()
+        watch = Watch()
+        live = LiveSession(server.url, stats_interval=0.5, queue_interval=1.0, on_change=watch)
+        watch.session = live
+        task = asyncio.create_task(live.run())
+        st = live.state
+        try:
+            await wait_until(lambda: live.loaded.is_set() and live.stream.connected, 60, "first load")
+            lost = (await live.submit(slow())).prompt_id
+            await wait_until(lambda: watch.max_step.get(lost, 0) >= 2, 60, "sampling")
+            await asyncio.to_thread(server.stop)
+            await wait_until(lambda: st.connection.state in ("offline", "reconnecting"), 20, "offline")
+            assert st.connection.last_error
+            await asyncio.to_thread(server.start)
+            await wait_until(lambda: st.connection.state == "connected", 60, "reconnected")
+            pv = await wait_until(lambda: st.in_history(lost) and st.get(lost), 30, "lost run settled")
+            assert pv.status == "unknown" and pv.error is not None and "no record" in pv.error["exception_message"]
+            assert st.running is None and st.progress is None
+            fresh = await live.submit(tiny())
+            assert (await done(live, fresh.prompt_id)).status == "success"
+        finally:
+            await live.stop()
+            await asyncio.wait_for(task, 15)
+    finally:
+        server.cleanup()

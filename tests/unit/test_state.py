@@ -411,3 +411,21 @@ def test_history_eviction_spares_queued_prompts() -> None:
     st.add_history([entry("a", 1, 2000), entry("b", 2, 3000)])
     assert [p.prompt_id for p in st.history] == ["b", "a"]
     assert copy.copy(st.get("b")) is not None
+
+
+def test_forget_drops_deleted_and_settles_lost_runs() -> None:
+    st = DashboardState(ME)
+    st.note_submitted("run", tiny(), T)
+    st.apply(ExecutionStart("run"), T + 1)
+    st.apply(Executing("run", "5"), T + 1)
+    st.apply(Progress("run", "5", 3, 8), T + 2)
+    st.set_queue(snap([item(1, "run", ME)], [item(2, "gone", ME)]), T + 2.5)
+    left = st.set_queue(snap([], []), T + 10)  # the server restarted: nothing queued, no history
+    assert sorted(left) == ["gone", "run"]
+    st.forget(left, T + 11)
+    assert st.get("gone") is None
+    pv = st.get("run")
+    assert pv is not None and st.history == [pv]
+    assert pv.status == "unknown" and pv.error is not None and pv.error["exception_type"] == "lost"
+    assert pv.nodes["5"].status == "failed" and pv.ended == T + 11
+    assert st.progress is None and st.running is None
