@@ -11,7 +11,7 @@ from typing import Any
 
 from comfytui.core.convert import convert_ui
 from comfytui.core.object_info import ObjectInfo
-from comfytui.core.workflow import NeedsConversion, Workflow, WorkflowError, parse_json
+from comfytui.core.workflow import NeedsConversion, Workflow, WorkflowError, parse_json, read_source
 
 EXIT_BAD_INPUT = 2
 EXIT_SERVER = 3
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Convert a workflow saved by the ComfyUI page (UI format) to API format, printed as JSON. "
         "An API-format file is checked and printed unchanged.",
     )
-    p.add_argument("file", help="workflow JSON file ('-' for stdin)")
+    p.add_argument("file", help="workflow JSON file, or a PNG saved by ComfyUI ('-' for stdin)")
     p.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     p.add_argument("--object-info", metavar="JSON", help="use a saved /object_info file instead of asking the server")
     p.add_argument("--compact", action="store_true", help="one-line JSON")
@@ -53,8 +53,6 @@ def load_object_info(args: argparse.Namespace) -> ObjectInfo:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -70,15 +68,18 @@ def run(args: argparse.Namespace) -> int:
 
     source = "<stdin>" if args.file == "-" else args.file
     try:
-        data = parse_json(_read(args.file), source)
         notes: list[str] = []
+        if args.file == "-":
+            data = parse_json(sys.stdin.read(), source)
+        else:
+            data, notes = read_source(args.file)
         try:
             prompt = Workflow.from_dict(data, source).to_api()
             notes.append("already in API format; printed unchanged")
         except NeedsConversion as exc:
             info = load_object_info(args)
             result = convert_ui(exc.ui, info, source=source)
-            prompt, notes = result.prompt, result.notes
+            prompt, notes = result.prompt, [*notes, *result.notes]
     except WorkflowError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

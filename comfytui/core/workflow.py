@@ -488,8 +488,10 @@ class Workflow:
         """Value inputs that are random seeds: INT ``seed``/``noise_seed``, or declared ``control_after_generate``.
 
         Seeds of loaders (nodes that output a MODEL, CLIP or VAE, or named ``*Loader`` without ``info``) are
-        weights seeds, not sampling seeds, and are left out.
+        weights seeds, not sampling seeds, and are left out. A generic INT with a control (``PrimitiveInt``) counts
+        only when everything it feeds is a ``seed``/``noise_seed`` input.
         """
+        seed_names = ("seed", "noise_seed")
         out = []
         for nid in self.node_ids():
             cls = self.class_type(nid)
@@ -503,11 +505,15 @@ class Workflow:
                     continue
                 spec = spec_node.input(name) if spec_node else None
                 if spec is not None:
-                    if spec.is_seed:
+                    if spec.is_seed and (name in seed_names or self._feeds_only_seeds(nid)):
                         out.append((nid, name))
-                elif name in ("seed", "noise_seed") and isinstance(v, int):
+                elif name in seed_names and isinstance(v, int):
                     out.append((nid, name))
         return out
+
+    def _feeds_only_seeds(self, node_id: str) -> bool:
+        uses = self.consumers(node_id)
+        return bool(uses) and all(name in ("seed", "noise_seed") for _, name, _ in uses)
 
     def with_seed(self, seed: int, info: ObjectInfo | None = None) -> Workflow:
         """A copy with every seed input set to ``seed`` (clamped into the input's bounds)."""

@@ -282,6 +282,9 @@ def test_seed_inputs_other_samplers(info: ObjectInfo) -> None:
             "2": {"class_type": "RandomNoise", "inputs": {"noise_seed": 5}},
             "3": {"class_type": "ImageAddNoise", "inputs": {"seed": ["9", 0], "strength": 0.5}},
             "4": {"class_type": "PrimitiveInt", "inputs": {"value": 3}},
+            "5": {"class_type": "ImageAddNoise", "inputs": {"seed": ["4", 0], "strength": 0.5}},
+            "6": {"class_type": "PrimitiveInt", "inputs": {"value": 40}},
+            "7": {"class_type": "ImageScale", "inputs": {"width": ["6", 0]}},
         }
     )
     assert wf.seed_inputs(info) == [("1", "noise_seed"), ("2", "noise_seed"), ("4", "value")]
