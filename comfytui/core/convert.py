@@ -13,13 +13,15 @@ Follows the frontend's ``graphToPrompt`` (1.32.9) and the rules in the protocol 
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from comfytui.core.object_info import CONTROL_VALUES, InputSpec, NodeSpec, ObjectInfo, types_compatible
 from comfytui.core.workflow import UnknownNodeClasses, WorkflowError, is_link
 
-__all__ = ["ConvertResult", "convert_ui", "ui_to_api"]
+__all__ = ["ConvertResult", "convert_ui", "process_dynamic_prompt", "ui_to_api"]
 
 MODE_NEVER = 2
 MODE_BYPASS = 4
@@ -114,9 +116,10 @@ def _type_str(t: Any) -> str:
 
 
 class _Converter:
-    def __init__(self, ui: dict[str, Any], info: ObjectInfo) -> None:
+    def __init__(self, ui: dict[str, Any], info: ObjectInfo, rng: random.Random | None) -> None:
         self.ui = ui
         self.info = info
+        self.rng = rng or random.Random()
         self.notes: list[str] = []
         defs = ui.get("definitions") if isinstance(ui.get("definitions"), dict) else {}
         assert isinstance(defs, dict)
@@ -199,6 +202,12 @@ class _Converter:
         exec_id = graph.exec_id(nid)
         inputs: dict[str, Any] = {}
         for name, value in self._widget_values(exec_id, node, spec).items():
+            w = spec.inputs.get(name)
+            if w is not None and w.raw.get("dynamicPrompts") and isinstance(value, str):
+                resolved_text = process_dynamic_prompt(value, self.rng)
+                if resolved_text != value:
+                    self.notes.append(f"node {exec_id} input '{name}': dynamic prompt resolved to {resolved_text!r}")
+                value = resolved_text
             inputs[name] = {"__value__": value} if isinstance(value, list) else value
         for index, inp in enumerate(node.get("inputs") or []):
             if not isinstance(inp, dict) or inp.get("link") is None or not inp.get("name"):
@@ -463,12 +472,18 @@ def _natural(node_id: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in node_id.split(":"))
 
 
-def convert_ui(ui: dict[str, Any], info: ObjectInfo, source: str = "") -> ConvertResult:
-    """Convert a UI-format workflow; ``notes`` lists anything guessed. Raises ``WorkflowError`` (one line)."""
+def convert_ui(
+    ui: dict[str, Any], info: ObjectInfo, source: str = "", rng: random.Random | None = None
+) -> ConvertResult:
+    """Convert a UI-format workflow; ``notes`` lists anything guessed. Raises ``WorkflowError`` (one line).
+
+    Like the frontend, text widgets with ``dynamicPrompts`` lose their ``//``/``/* */`` comments and have each
+    ``{a|b|c}`` replaced by one choice, drawn from ``rng``.
+    """
     if not isinstance(ui, dict) or not isinstance(ui.get("nodes"), list):
         raise WorkflowError(f"{source + ': ' if source else ''}not a UI-format workflow (no 'nodes' list)")
     try:
-        result = _Converter(ui, info).run()
+        result = _Converter(ui, info, rng).run()
     except WorkflowError as exc:
         if source and not str(exc).startswith(source):
             raise type(exc)(*_rebuild_args(exc, source)) from None
@@ -484,6 +499,67 @@ def _rebuild_args(exc: WorkflowError, source: str) -> tuple[Any, ...]:
     return (f"{source}: {exc}",)
 
 
-def ui_to_api(ui: dict[str, Any], info: ObjectInfo) -> dict[str, Any]:
+def ui_to_api(ui: dict[str, Any], info: ObjectInfo, rng: random.Random | None = None) -> dict[str, Any]:
     """Convert a UI-format workflow dict to an API-format prompt dict (``_meta.title`` kept)."""
-    return convert_ui(ui, info).prompt
+    return convert_ui(ui, info, rng=rng).prompt
+
+
+_COMMENTS = re.compile(r"/\*[\s\S]*?\*/|//.*")
+_UNESCAPE = re.compile(r"\\([{}|])")
+
+
+def process_dynamic_prompt(text: str, rng: random.Random) -> str:
+    """The frontend's dynamic prompts: strip C-style comments, pick one option of each ``{a|b}`` (nested too).
+
+    ``\\{``, ``\\}`` and ``\\|`` are literal characters.
+    """
+    src = _COMMENTS.sub("", text)
+    pos = 0
+
+    def escape() -> str:
+        nonlocal pos
+        nxt = src[pos] if pos < len(src) else ""
+        pos += 1
+        return "\\" + nxt
+
+    def choice_block() -> str:
+        nonlocal pos
+        options: list[str] = []
+        current = ""
+        depth = 0
+        while pos < len(src):
+            ch = src[pos]
+            pos += 1
+            if ch == "\\":
+                current += escape()
+                continue
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                if not depth:
+                    break
+                depth -= 1
+            elif ch == "|" and not depth:
+                options.append(current)
+                current = ""
+                continue
+            current += ch
+        options.append(current)
+        return _expand(rng.choice(options), rng)
+
+    out = ""
+    while pos < len(src):
+        ch = src[pos]
+        pos += 1
+        if ch == "\\":
+            out += escape()
+        elif ch == "{":
+            out += choice_block()
+        else:
+            out += ch
+    return _UNESCAPE.sub(r"\1", out)
+
+
+def _expand(option: str, rng: random.Random) -> str:
+    """Recursion for a chosen option: same rules, comments already gone."""
+    return process_dynamic_prompt(option, rng) if "{" in option or "\\" in option else option

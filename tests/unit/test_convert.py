@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from comfytui.core.convert import convert_ui, ui_to_api
+from comfytui.core.convert import convert_ui, process_dynamic_prompt, ui_to_api
 from comfytui.core.object_info import ObjectInfo
 from comfytui.core.workflow import UnknownNodeClasses, Workflow, WorkflowError
 
@@ -462,3 +463,27 @@ def test_stray_control_value_after_an_int_is_skipped() -> None:
     }
     ui = UI().node(1, "Sampler", [7, "randomize", 20, "fixed"]).build()
     assert ui_to_api(ui, ObjectInfo(raw))["1"]["inputs"] == {"seed": 7, "steps": 20, "name": "fixed"}
+
+
+# --- dynamic prompts (frontend's Comfy.DynamicPrompts) -----------------------------------------------------
+
+
+def test_process_dynamic_prompt() -> None:
+    rng = random.Random(1)
+    seen = {process_dynamic_prompt("a {red|blue} fox", rng) for _ in range(50)}
+    assert seen == {"a red fox", "a blue fox"}
+    assert {process_dynamic_prompt("{a|{b|c}}", rng) for _ in range(80)} == {"a", "b", "c"}
+    assert process_dynamic_prompt("cat // comment\ndog /* x\ny */ bird", rng) == "cat \ndog  bird"
+    assert process_dynamic_prompt(r"\{literal\} a\|b", rng) == "{literal} a|b"
+    assert process_dynamic_prompt("{cat}", rng) == "cat"
+    assert process_dynamic_prompt("plain", rng) == "plain"
+
+
+def test_dynamic_prompts_in_conversion(info: ObjectInfo) -> None:
+    ui = load("tiny_plain.ui.json")
+    ui["nodes"][1]["widgets_values"] = ["a {red|red} fox // note to self"]
+    ui["nodes"][6]["widgets_values"] = ["{not|dynamic}"]  # SaveImage's prefix has no dynamicPrompts
+    result = convert_ui(ui, info, rng=random.Random(0))
+    assert result.prompt["2"]["inputs"]["text"] == "a red fox "
+    assert result.prompt["7"]["inputs"]["filename_prefix"] == "{not|dynamic}"
+    assert result.notes == ["node 2 input 'text': dynamic prompt resolved to 'a red fox '"]
