@@ -43,6 +43,15 @@ class KeyedTable(DataTable[Any]):
             if self._cells:
                 self.reset()
 
+    def cells(self, key: str) -> Cells | None:
+        """The cells last synced for `key`."""
+        return self._cells.get(key)
+
+    def text(self, key: str) -> str:
+        """The row's cells as plain text, space separated (for tests and tools)."""
+        cells = self._cells.get(key) or ()
+        return " ".join(getattr(c, "plain", str(c)) for c in cells)
+
     @property
     def keys(self) -> list[str]:
         """Row keys in display order."""
