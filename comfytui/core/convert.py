@@ -16,12 +16,13 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from comfytui.core.object_info import CONTROL_VALUES, InputSpec, NodeSpec, ObjectInfo, types_compatible
 from comfytui.core.workflow import UnknownNodeClasses, WorkflowError, is_link
 
-__all__ = ["ConvertResult", "convert_ui", "process_dynamic_prompt", "ui_to_api"]
+__all__ = ["ConvertResult", "convert_ui", "format_date", "process_dynamic_prompt", "ui_to_api"]
 
 MODE_NEVER = 2
 MODE_BYPASS = 4
@@ -116,10 +117,14 @@ def _type_str(t: Any) -> str:
 
 
 class _Converter:
-    def __init__(self, ui: dict[str, Any], info: ObjectInfo, rng: random.Random | None) -> None:
+    def __init__(
+        self, ui: dict[str, Any], info: ObjectInfo, rng: random.Random | None, now: datetime | None = None
+    ) -> None:
         self.ui = ui
         self.info = info
         self.rng = rng or random.Random()
+        self.now = now or datetime.now()
+        self.widget_index: list[tuple[str, str, dict[str, Any]]] = []  # (S&R name, title, widget values)
         self.notes: list[str] = []
         defs = ui.get("definitions") if isinstance(ui.get("definitions"), dict) else {}
         assert isinstance(defs, dict)
@@ -144,6 +149,7 @@ class _Converter:
         root = _Graph(self.ui.get("nodes") or [], self.ui.get("links"))
         self._check_classes(root, set())
         self._emit(root, depth=0)
+        self._replace_in_filenames()
         # Links whose source was removed are deleted (muted nodes, unknown targets).
         for node in self.output.values():
             for name in [k for k, v in node["inputs"].items() if is_link(v) and v[0] not in self.output]:
@@ -190,6 +196,8 @@ class _Converter:
             typ = str(node.get("type", ""))
             mode = node.get("mode", 0)
             if typ in VIRTUAL_TYPES or mode in (MODE_NEVER, MODE_BYPASS):
+                if typ in self.info and typ not in VIRTUAL_TYPES:  # still referable from %Node.widget%
+                    self._remember(node, self._widget_values(graph.exec_id(nid), node, self.info[typ], quiet=True))
                 continue
             if typ in self.subgraphs:
                 sg = self.subgraphs[typ]
@@ -201,7 +209,9 @@ class _Converter:
     def _emit_node(self, graph: _Graph, nid: str, node: dict[str, Any], spec: NodeSpec) -> None:
         exec_id = graph.exec_id(nid)
         inputs: dict[str, Any] = {}
-        for name, value in self._widget_values(exec_id, node, spec).items():
+        widget_values = self._widget_values(exec_id, node, spec)
+        self._remember(node, widget_values)
+        for name, value in widget_values.items():
             w = spec.inputs.get(name)
             if w is not None and w.raw.get("dynamicPrompts") and isinstance(value, str):
                 resolved_text = process_dynamic_prompt(value, self.rng)
@@ -229,7 +239,38 @@ class _Converter:
             "_meta": {"title": title if isinstance(title, str) and title else spec.display_name},
         }
 
-    def _widget_values(self, exec_id: str, node: dict[str, Any], spec: NodeSpec) -> dict[str, Any]:
+    def _remember(self, node: dict[str, Any], values: dict[str, Any]) -> None:
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        assert isinstance(props, dict)
+        sr_name = props.get("Node name for S&R", node.get("type"))
+        title = node.get("title") or (self.info[node["type"]].display_name if node.get("type") in self.info else "")
+        self.widget_index.append((str(sr_name), str(title), values))
+
+    def _replace_in_filenames(self) -> None:
+        """The frontend's search & replace in save nodes' ``filename_prefix``: ``%date:…%``, ``%Node.widget%``."""
+        for exec_id, node in self.output.items():
+            value = node["inputs"].get("filename_prefix")
+            if node["class_type"] in SAVE_NODE_TYPES and isinstance(value, str) and "%" in value:
+                new = _PERCENT.sub(self._replacement, value)
+                if new != value:
+                    node["inputs"]["filename_prefix"] = new
+                    self.notes.append(f"node {exec_id}: filename_prefix {value!r} became {new!r}")
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        text = match.group(1)
+        parts = text.split(".")
+        if len(parts) != 2:
+            if parts[0].startswith("date:"):
+                return format_date(parts[0][5:], self.now)
+            return match.group(0)  # %width%, %year%...: the server fills these in
+        hits = [v for name, _t, v in self.widget_index if name == parts[0]]
+        hits = hits or [v for _n, title, v in self.widget_index if title == parts[0]]
+        if not hits or parts[1] not in hits[0]:
+            return match.group(0)
+        value = hits[0][parts[1]]
+        return _UNSAFE_IN_NAMES.sub("_", "" if value is None else _js_str(value))
+
+    def _widget_values(self, exec_id: str, node: dict[str, Any], spec: NodeSpec, quiet: bool = False) -> dict[str, Any]:
         """Map ``widgets_values`` onto widget names (frontend widget order, extra control/upload values)."""
         raw = node.get("widgets_values")
         widgets = spec.widget_inputs()
@@ -270,7 +311,7 @@ class _Converter:
         leftover = [v for v in values[pos:] if v not in (None, "")]
         if len(leftover) == 1 and isinstance(leftover[0], str):
             leftover = []  # the frontend's text-preview widget ("Status: ...", image sizes) sits last
-        if leftover:
+        if leftover and not quiet:
             self.notes.append(
                 f"node {exec_id} ({spec.name}): {len(leftover)} unexpected widget value(s) ignored "
                 "(saved by another version of the node?)"
@@ -473,17 +514,22 @@ def _natural(node_id: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def convert_ui(
-    ui: dict[str, Any], info: ObjectInfo, source: str = "", rng: random.Random | None = None
+    ui: dict[str, Any],
+    info: ObjectInfo,
+    source: str = "",
+    rng: random.Random | None = None,
+    now: datetime | None = None,
 ) -> ConvertResult:
     """Convert a UI-format workflow; ``notes`` lists anything guessed. Raises ``WorkflowError`` (one line).
 
     Like the frontend, text widgets with ``dynamicPrompts`` lose their ``//``/``/* */`` comments and have each
-    ``{a|b|c}`` replaced by one choice, drawn from ``rng``.
+    ``{a|b|c}`` replaced by one choice, drawn from ``rng``; save nodes' ``filename_prefix`` gets ``%date:yyyy-MM-dd%``
+    (at ``now``) and ``%Node.widget%`` replaced.
     """
     if not isinstance(ui, dict) or not isinstance(ui.get("nodes"), list):
         raise WorkflowError(f"{source + ': ' if source else ''}not a UI-format workflow (no 'nodes' list)")
     try:
-        result = _Converter(ui, info, rng).run()
+        result = _Converter(ui, info, rng, now).run()
     except WorkflowError as exc:
         if source and not str(exc).startswith(source):
             raise type(exc)(*_rebuild_args(exc, source)) from None
@@ -502,6 +548,53 @@ def _rebuild_args(exc: WorkflowError, source: str) -> tuple[Any, ...]:
 def ui_to_api(ui: dict[str, Any], info: ObjectInfo, rng: random.Random | None = None) -> dict[str, Any]:
     """Convert a UI-format workflow dict to an API-format prompt dict (``_meta.title`` kept)."""
     return convert_ui(ui, info, rng=rng).prompt
+
+
+SAVE_NODE_TYPES = frozenset(
+    {
+        "SaveImage",
+        "SaveVideo",
+        "SaveAnimatedWEBP",
+        "SaveWEBM",
+        "SaveAudio",
+        "SaveGLB",
+        "SaveAnimatedPNG",
+        "CLIPSave",
+        "VAESave",
+        "ModelSave",
+        "LoraSave",
+        "SaveLatent",
+    }
+)
+_PERCENT = re.compile(r"%([^%]+)%")
+_UNSAFE_IN_NAMES = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
+_DATE_PARTS = re.compile(r"dd?|MM?|hh?|mm?|ss?|yyy?y?")
+
+
+def format_date(fmt: str, when: datetime) -> str:
+    """The frontend's ``%date:…%`` format: ``yyyy``, ``yy``, ``MM``, ``dd``, ``hh``, ``mm``, ``ss`` (and 1-letter)."""
+
+    def part(m: re.Match[str]) -> str:
+        text = m.group(0)
+        if text == "yy":
+            return str(when.year)[2:]
+        if text == "yyyy":
+            return str(when.year)
+        values = {"d": when.day, "M": when.month, "h": when.hour, "m": when.minute, "s": when.second}
+        if text[0] in values:
+            return str(values[text[0]]).rjust(len(text), "0")
+        return text
+
+    return _DATE_PARTS.sub(part, fmt)
+
+
+def _js_str(value: Any) -> str:
+    """``String(value)`` as JavaScript would print a widget value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 _COMMENTS = re.compile(r"/\*[\s\S]*?\*/|//.*")

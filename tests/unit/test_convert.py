@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from comfytui.core.convert import convert_ui, process_dynamic_prompt, ui_to_api
+from comfytui.core.convert import convert_ui, format_date, process_dynamic_prompt, ui_to_api
 from comfytui.core.object_info import ObjectInfo
 from comfytui.core.workflow import UnknownNodeClasses, Workflow, WorkflowError
 
@@ -487,3 +488,27 @@ def test_dynamic_prompts_in_conversion(info: ObjectInfo) -> None:
     assert result.prompt["2"]["inputs"]["text"] == "a red fox "
     assert result.prompt["7"]["inputs"]["filename_prefix"] == "{not|dynamic}"
     assert result.notes == ["node 2 input 'text': dynamic prompt resolved to 'a red fox '"]
+
+
+# --- filename_prefix search & replace (frontend's Comfy.SaveImageExtraOutput) --------------------------------
+
+
+def test_filename_prefix_replacements(info: ObjectInfo) -> None:
+    ui = load("tiny_plain.ui.json")
+    ui["nodes"][6]["widgets_values"] = ["%date:yyyy-MM-dd%/%KSampler.steps%_%Positive.text%_%width%_%Nope.x%"]
+    result = convert_ui(ui, info, now=datetime(2026, 3, 4, 5, 6, 7))
+    assert result.prompt["7"]["inputs"]["filename_prefix"] == "2026-03-04/8_a red fox in the snow_%width%_%Nope.x%"
+    assert result.notes[0].startswith("node 7: filename_prefix '%date:yyyy-MM-dd%")
+
+
+def test_format_date() -> None:
+    when = datetime(2026, 11, 2, 9, 5, 3)
+    assert format_date("yyyyMMdd-hhmmss", when) == "20261102-090503"
+    assert format_date("yy/M/d h:m:s", when) == "26/11/2 9:5:3"
+
+
+def test_filename_prefix_sanitises_widget_values(info: ObjectInfo) -> None:
+    ui = load("tiny_plain.ui.json")
+    ui["nodes"][1]["widgets_values"] = ['a/b: "c"?']
+    ui["nodes"][6]["widgets_values"] = ["out/%Positive.text%"]
+    assert ui_to_api(ui, info)["7"]["inputs"]["filename_prefix"] == "out/a_b_ _c__"
