@@ -18,10 +18,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from comfytui.client.errors import ComfyError
-from comfytui.client.events import Connected, Event, Executing, ExecutionInterrupted, Status
+from comfytui.client.events import Connected, Event, Executing, ExecutionInterrupted, Logs, Status
 from comfytui.client.http import ComfyClient
 from comfytui.client.models import OutputFile, SubmitResult
 from comfytui.client.ws import EventStream
@@ -55,6 +55,7 @@ class LiveSession:
         queue_interval: float = 5.0,
         history_initial: int = 200,
         timeout: float = 10.0,
+        max_backoff: float = 10.0,
         on_change: Callable[[set[str]], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -62,7 +63,7 @@ class LiveSession:
         self.client_id = self.client.client_id
         self.base_url = self.client.base_url
         self.state = DashboardState(self.client_id)
-        self.stream = EventStream(self.base_url, self.client_id, auth=auth)
+        self.stream = EventStream(self.base_url, self.client_id, auth=auth, max_backoff=max_backoff)
         self.stats_interval = stats_interval
         self.queue_interval = queue_interval
         self.history_initial = history_initial
@@ -80,6 +81,8 @@ class LiveSession:
         self._flush_scheduled = False
         self._connects = 0
         self._last_log_t = ""
+        self._load_ok = False
+        self._queue_ok = False
         self.loaded = asyncio.Event()  # set once the first full load (queue, history, stats, logs) is done
 
     def __repr__(self) -> str:
@@ -91,8 +94,17 @@ class LiveSession:
         task = asyncio.ensure_future(coro)
         task.set_name(f"comfytui-live-{name}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:  # a bug, not the network (that is handled where it happens): show it, keep going
+            log.error("%s failed", task.get_name(), exc_info=exc)
+            self._error(task.get_name(), exc)
 
     def _changed(self) -> None:
         """Schedule one ``on_change`` call for everything changed during this loop turn."""
@@ -183,38 +195,58 @@ class LiveSession:
                 self.fetch_history([e.prompt_id])
         elif kind is ExecutionInterrupted:
             self.refresh_queue()
+        elif kind is Logs:
+            entries = cast(Logs, event).entries
+            if entries:
+                self._last_log_t = max(self._last_log_t, entries[-1].t)
         elif kind is Connected:
             self._connects += 1
             self._spawn(self._safe("logs", self.client.subscribe_logs(True)), "subscribe")
-            if self._connects > 1:  # events were lost while we were away: reconcile
+            if self._connects > 1 or (self.loaded.is_set() and not self._load_ok):
+                # events were lost while we were away (or the first load failed): reconcile
                 self._spawn(self._reload(), "reload")
 
     async def _initial_load(self) -> None:
-        await asyncio.gather(
-            self._load_queue(),
+        results = await asyncio.gather(
+            self._queue_now(),
             self._load_history(self.history_initial),
             self._load_stats(),
             self._load_logs(),
         )
+        self._load_ok = all(results)
         self.loaded.set()
         self._changed()
 
     async def _reload(self) -> None:
-        await asyncio.gather(self._load_queue(), self._load_history(self.history_initial), self._load_logs())
+        results = await asyncio.gather(
+            self._queue_now(), self._load_history(self.history_initial), self._load_stats(), self._load_logs()
+        )
+        self._load_ok = all(results)
 
-    async def _load_history(self, n: int) -> None:
+    async def _queue_now(self) -> bool:
+        """Refresh /queue through the single queue worker and wait for it."""
+        self.refresh_queue()
+        task = self._queue_task
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        return self._queue_ok
+
+    async def _load_history(self, n: int) -> bool:
         entries = await self._safe("history", self.client.history(max_items=n))
         if entries:
             self.state.add_history(entries)
             self._changed()
+        return entries is not None
 
-    async def _load_stats(self) -> None:
+    async def _load_stats(self) -> bool:
         stats = await self._safe("system_stats", self.client.system_stats())
         if stats is not None:
             self.state.set_stats(stats)
             self._changed()
+        return stats is not None
 
-    async def _load_logs(self) -> None:
+    async def _load_logs(self) -> bool:
         entries = await self._safe("logs", self.client.logs_raw())
         if entries:
             fresh = [e for e in entries if e.t > self._last_log_t] if self._last_log_t else entries
@@ -222,6 +254,7 @@ class LiveSession:
                 self._last_log_t = fresh[-1].t
                 self.state.add_logs(fresh)
                 self._changed()
+        return entries is not None
 
     async def _poll_stats(self) -> None:
         while not self._stopping.is_set():
@@ -257,6 +290,7 @@ class LiveSession:
     async def _load_queue(self) -> None:
         sent = self.clock()
         snapshot = await self._safe("queue", self.client.queue())
+        self._queue_ok = snapshot is not None
         if snapshot is None:
             return
         left = self.state.set_queue(snapshot, sent)

@@ -437,6 +437,8 @@ class DashboardState:
         self._pending: dict[str, PromptView] = {}
         self._pending_list: list[PromptView] | None = []
         self._in_history: set[str] = set()
+        self._displaced: set[str] = set()  # were running, replaced before we learnt how they ended
+        self._latest = 0.0  # the latest time any event or snapshot described
         self._history_keys: list[float] = []  # -order_key of each history entry, ascending (parallel to history)
         self._handlers: dict[type[Event], Callable[[Any, float], None]] = {
             Progress: self._on_progress,
@@ -529,9 +531,12 @@ class DashboardState:
             pv._nodes = fresh
 
     def _start_running(self, pv: PromptView, now: float) -> None:
-        if self.running is not None and self.running is not pv and not self.running.finished:
-            # the previous one ended without us seeing it (not ours): /history will tell
-            self.running.current_node = None
+        prev = self.running
+        if prev is not None and prev is not pv and not prev.finished:
+            # the previous one ended without us seeing it (not ours): the next /queue snapshot reports it as left
+            prev.current_node = None
+            self._displaced.add(prev.prompt_id)
+        self._displaced.discard(pv.prompt_id)
         self.running = pv
         if self._pending.pop(pv.prompt_id, None) is not None:
             self._pending_list = None
@@ -539,6 +544,19 @@ class DashboardState:
             pv.status = "running"
         if pv.started is None:
             pv.started = now
+
+    def _rerun(self, pv: PromptView, item: QueueItem | None = None) -> None:
+        """A finished prompt's id is queued again (ids may be reused): take it out of history, start afresh."""
+        if pv.prompt_id in self._in_history:
+            self._history_remove(pv)
+        if item is not None and item.prompt:
+            pv._prompt, pv._extra, pv._packed = item.prompt, item.extra_data, None
+        elif pv._packed is not None:
+            pv._prompt, pv._extra = _unpack(pv._packed)
+            pv._packed = None
+        pv.status, pv.started, pv.ended, pv.error, pv.current_node = "pending", None, None, None, None
+        pv.outputs, pv._nodes, pv._cached, pv._executed, pv.from_server = [], None, (), None, False
+        self.previews.pop(pv.prompt_id, None)
 
     def _finish(self, pv: PromptView, status: PromptStatus, now: float, timestamp: int | None) -> None:
         pv.status = status
@@ -632,6 +650,8 @@ class DashboardState:
             pv.mine = True
         pv.detailed = True
         pv.seen = now
+        if now > self._latest:
+            self._latest = now
         if pv.status == "pending" or pv.status == "unknown":
             self._start_running(pv, now)
             self._touch("queue")
@@ -678,6 +698,8 @@ class DashboardState:
         pv = self._event_prompt(e.prompt_id, now, mine=True)
         if pv is None:
             return
+        if pv.finished:
+            self._rerun(pv)
         pv.status = "running"
         pv.started = now
         pv.ended = None
@@ -939,7 +961,9 @@ class DashboardState:
 
         News from events newer than the snapshot wins. Returns the ids that left the queue (fetch their history).
         """
-        before = set(self._pending)
+        if now > self._latest:
+            self._latest = now
+        before = set(self._pending) | self._displaced
         if self.running is not None:
             before.add(self.running.prompt_id)
         in_snapshot: set[str] = set()
@@ -948,6 +972,8 @@ class DashboardState:
         if run_item is not None:
             in_snapshot.add(run_item.prompt_id)
             pv = self._from_item(run_item, now)
+            if pv.finished and pv.seen <= now:
+                self._rerun(pv, run_item)
             if pv.seen <= now and not pv.finished:
                 cur = self.running
                 if cur is None or cur is pv or cur.seen <= now:
@@ -963,7 +989,7 @@ class DashboardState:
             if pv.seen > now and (pv.status != "pending" or pv is self.running):
                 continue  # events after the snapshot: it already started
             if pv.finished:
-                continue
+                self._rerun(pv, item)
             pv.status = "pending"
             pv.seen = max(pv.seen, now)
             new_pending[item.prompt_id] = pv
@@ -977,6 +1003,7 @@ class DashboardState:
         for pid in before:
             if pid in in_snapshot:
                 continue
+            self._displaced.discard(pid)
             gone = self.prompts.get(pid)
             if gone is None:
                 continue
@@ -1086,6 +1113,7 @@ class DashboardState:
                 self.progress = None
                 self._touch("progress")
             pv.from_server = True
+            pv.seen = max(pv.seen, self._latest)  # snapshots sent before now cannot bring it back
             key = float(end) if end is not None else (pv.order_key or pv.number + seq * 1e-6)
             self._to_history(pv, key)
             touched = True

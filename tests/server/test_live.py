@@ -271,7 +271,7 @@ async def test_reconnect_after_server_restart() -> None:
     try:
         server.start()
         watch = Watch()
-        live = LiveSession(server.url, stats_interval=0.5, queue_interval=1.0, on_change=watch)
+        live = LiveSession(server.url, stats_interval=0.5, queue_interval=1.0, max_backoff=1.0, on_change=watch)
         watch.session = live
         task = asyncio.create_task(live.run())
         st = live.state

@@ -429,3 +429,37 @@ def test_forget_drops_deleted_and_settles_lost_runs() -> None:
     assert pv.status == "unknown" and pv.error is not None and pv.error["exception_type"] == "lost"
     assert pv.nodes["5"].status == "failed" and pv.ended == T + 11
     assert st.progress is None and st.running is None
+
+
+def test_displaced_running_prompt_is_reported_as_left() -> None:
+    """Another client's prompt was running; ours starts (we never saw the other one end)."""
+    st = DashboardState(ME)
+    st.set_queue(snap([item(1, "theirs")], [item(2, "mine", ME)]), T)
+    st.apply(ExecutionStart("mine"), T + 1)
+    assert st.running is not None and st.running.prompt_id == "mine"
+    left = st.set_queue(snap([item(2, "mine", ME)], []), T + 2)
+    assert left == ["theirs"]
+    assert st.set_queue(snap([item(2, "mine", ME)], []), T + 3) == []
+
+
+def test_reused_prompt_id_runs_again() -> None:
+    st = DashboardState(ME)
+    st.add_history([entry("same", 1, 1000)])
+    assert st.in_history("same")
+    # queued again under the same id (e.g. resubmitted by a script); the snapshot is newer than what we knew
+    st.set_queue(snap([], [item(5, "same")]), T)
+    pv = st.get("same")
+    assert pv is not None and pv.status == "pending" and not st.in_history("same")
+    assert [p.prompt_id for p in st.pending] == ["same"] and not pv.packed and pv.outputs == []
+    st.set_queue(snap([item(5, "same")], []), T + 1)
+    st.add_history([entry("same", 5, 9000)])
+    assert st.history == [pv] and pv.status == "success" and pv.number == 5
+
+
+def test_stale_snapshot_does_not_requeue_a_finished_prompt() -> None:
+    st = DashboardState(ME)
+    st.set_queue(snap([item(1, "x")], []), T)
+    assert st.set_queue(snap([], []), T + 2) == ["x"]
+    st.add_history([entry("x", 1, 1000)])
+    st.set_queue(snap([item(1, "x")], []), T + 1)  # sent before x left, answered late
+    assert st.running is None and st.history[0].prompt_id == "x" and st.history[0].status == "success"
