@@ -69,8 +69,8 @@ AREAS: frozenset[str] = frozenset({"connection", "queue", "graph", "progress", "
 
 _TITLE_MAX = 120
 _PREVIEW_PROMPTS = 16  # previews kept for this many prompts (latest frame each)
-_RATE_WINDOW_S = 3.0  # it/s is measured over at most this long ...
-_RATE_WINDOW_N = 12  # ... and at most this many samples
+_RATE_WINDOW_S = 3.0  # it/s is measured over the last few seconds (at least the last two samples) ...
+_RATE_WINDOW_N = 64  # ... and at most this many samples
 
 
 # --- plain data -------------------------------------------------------------------------------------------------
@@ -777,9 +777,9 @@ class DashboardState:
         p.value = value
         p.updated = now
         samples = p._samples
-        while samples and now - samples[0][0] > _RATE_WINDOW_S:
-            samples.popleft()
         samples.append((now, value))
+        while len(samples) > 2 and now - samples[0][0] > _RATE_WINDOW_S:
+            samples.popleft()
         t0, v0 = samples[0]
         if now > t0 and value > v0:
             p.rate = (value - v0) / (now - t0)

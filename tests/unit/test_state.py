@@ -463,3 +463,16 @@ def test_stale_snapshot_does_not_requeue_a_finished_prompt() -> None:
     st.add_history([entry("x", 1, 1000)])
     st.set_queue(snap([item(1, "x")], []), T + 1)  # sent before x left, answered late
     assert st.running is None and st.history[0].prompt_id == "x" and st.history[0].status == "success"
+
+
+def test_rate_of_a_slow_sampler_and_a_fast_one() -> None:
+    st = DashboardState(ME)
+    for i in range(1, 5):  # one step every 5 s (a big model on a small GPU)
+        st.apply(Progress("p", "5", i, 30), T + i * 5)
+    p = st.progress
+    assert p is not None and p.rate == pytest.approx(0.2) and p.eta == pytest.approx(130)
+    st2 = DashboardState(ME)
+    for i in range(1, 301):  # 100 it/s with jittery arrival (bursts of 3)
+        st2.apply(Progress("q", "5", i, 1000), T + (i // 3) * 0.03)
+    p2 = st2.progress
+    assert p2 is not None and p2.rate == pytest.approx(100, rel=0.1)
