@@ -27,8 +27,8 @@ __all__ = ["ConvertResult", "convert_ui", "format_date", "process_dynamic_prompt
 MODE_NEVER = 2
 MODE_BYPASS = 4
 VIRTUAL_TYPES = frozenset({"Reroute", "PrimitiveNode", "Note", "MarkdownNote"})
-SUBGRAPH_INPUT_NODE = -10
-SUBGRAPH_OUTPUT_NODE = -20
+SUBGRAPH_INPUT_NODE = "-10"  # compared as strings: ids may be saved as numbers or text
+SUBGRAPH_OUTPUT_NODE = "-20"
 
 
 @dataclass
@@ -364,7 +364,7 @@ class _Converter:
                     self._push_to(graph, graph.links.get(str(lid)), value, seen)
             return
         inputs = target.get("inputs") or []
-        inp = next((i for i in inputs if isinstance(i, dict) and i.get("link") == link.id), None)
+        inp = next((i for i in inputs if isinstance(i, dict) and str(i.get("link")) == str(link.id)), None)
         if inp is None and 0 <= link.target_slot < len(inputs):
             inp = inputs[link.target_slot]
         if not isinstance(inp, dict):
@@ -392,7 +392,7 @@ class _Converter:
         if link is None:
             return None
         want = type_ or _type_str(inp.get("type"))
-        if link.origin_id == SUBGRAPH_INPUT_NODE and graph.parent is not None and graph.instance is not None:
+        if str(link.origin_id) == SUBGRAPH_INPUT_NODE and graph.parent is not None and graph.instance is not None:
             return self._resolve_subgraph_input(graph, link.origin_slot, want, visited)
         origin = graph.nodes.get(str(link.origin_id))
         if origin is None:
@@ -443,8 +443,8 @@ class _Converter:
         sg = self.subgraphs[str(node.get("type"))]
         inner = _Graph(sg.get("nodes") or [], sg.get("links"), (*graph.prefix, str(node.get("id"))), graph, node, sg)
         for link in inner.links.values():
-            if link.target_id == SUBGRAPH_OUTPUT_NODE and link.target_slot == slot:
-                if link.origin_id == SUBGRAPH_INPUT_NODE:
+            if str(link.target_id) == SUBGRAPH_OUTPUT_NODE and link.target_slot == slot:
+                if str(link.origin_id) == SUBGRAPH_INPUT_NODE:
                     return self._resolve_input(graph, node, link.origin_slot, type_, visited)
                 origin = inner.nodes.get(str(link.origin_id))
                 return None if origin is None else self._resolve_output(inner, origin, link.origin_slot, type_, visited)
@@ -478,7 +478,7 @@ def _promoted_values(instance: dict[str, Any], definition: dict[str, Any], inner
             link = inner.links.get(str(lid))
             target = inner.nodes.get(str(link.target_id)) if link else None
             inputs = (target or {}).get("inputs") or []
-            slot = next((i for i in inputs if isinstance(i, dict) and i.get("link") == lid), None)
+            slot = next((i for i in inputs if isinstance(i, dict) and str(i.get("link")) == str(lid)), None)
             if isinstance(slot, dict) and isinstance(slot.get("widget"), dict):
                 names.append(str(sg_input.get("name")))
                 break
