@@ -111,10 +111,11 @@ class ComfyTUIApp(App[int]):
     # -- layout --------------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield HeaderBar(self.server, id="header")
+        self.header = HeaderBar(self.server, id="header")
+        self.panes = {name: cls(id=name) for name, cls in PANES.items()}
+        yield self.header
         with Container(id="panes"):
-            for name, cls in PANES.items():
-                yield cls(id=name)
+            yield from self.panes.values()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,12 +158,14 @@ class ComfyTUIApp(App[int]):
             return
         self._last_flush = time.monotonic()
         now = self.now()
+        if not self.header.is_attached:  # shutting down
+            return
         with self.batch_update():
             if dirty & AREAS_OF["header"]:
-                self.query_one(HeaderBar).update_from(state, now)
-            for name, pane_cls in PANES.items():
+                self.header.update_from(state, now)
+            for name, pane in self.panes.items():
                 if dirty & AREAS_OF[name]:
-                    self.query_one(f"#{name}", pane_cls).update_from(state, now)
+                    pane.update_from(state, now)
         self.frames += 1
         if self.on_flush is not None:
             self.on_flush()
@@ -275,8 +278,10 @@ class ComfyTUIApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_focus_pane(self, name: str) -> None:
-        pane = self.query_one(f"#{name}", Pane)
-        targets = [w for w in pane.query("DataTable, Log") if isinstance(w, DataTable | Log)]
+        pane = self.panes[name]
+        if self.screen is not pane.screen:
+            return
+        targets = [w for w in pane.query("DataTable, Log, FilterInput") if isinstance(w, DataTable | Log)]
         target: Widget = targets[0] if targets else pane
         if not pane.display or pane.styles.display == "none" or not pane.region.area:
             self.screen.maximize(pane, container=False)

@@ -16,6 +16,7 @@ from comfytui.testbed import ComfyServer
 from comfytui.ui.app import ComfyTUIApp
 from comfytui.ui.screens.confirm import ConfirmScreen
 from comfytui.ui.screens.detail import DetailScreen
+from comfytui.ui.widgets.graph import GraphView
 from comfytui.ui.widgets.header import HeaderBar
 from comfytui.ui.widgets.image import ImageView
 from comfytui.ui.widgets.table import KeyedTable
@@ -99,7 +100,7 @@ async def test_app_submit_shows_nodes_progress_preview_then_interrupt(comfy_url:
         await until(pilot, lambda: app.state.running is not None and app.state.running.mine, 20)
         running = app.state.running
         assert running is not None
-        graph = app.query_one("#graph-table", KeyedTable)
+        graph = app.query_one("#graph-view", GraphView)
         await until(pilot, lambda: app.state.progress is not None and app.state.progress.value >= 2, 30)
         await until(pilot, lambda: app.query_one("#preview", ImageView).frames_drawn > 0, 30)
         await until(pilot, lambda: any("▶" in graph.text(k) for k in graph.keys), 10)

@@ -135,8 +135,7 @@ class DetailScreen(Screen[None]):
             try:
                 data = await self.dash.fetch_output(f)
             except Exception as exc:
-                self.query_one(f"#detail-image-{i}", ImageView).placeholder = f"cannot fetch: {exc}"
-                self.query_one(f"#detail-image-{i}", ImageView).refresh()
+                self.query_one(f"#detail-image-{i}", ImageView).set_placeholder(f"cannot fetch: {exc}")
                 continue
             self.images[i] = data
             self.query_one(f"#detail-image-{i}", ImageView).show(data)

@@ -56,4 +56,6 @@ class Pane(Vertical):
         return max(lo, min(hi, width - 3 - fixed - 2 * columns))
 
     def set_count(self, text: str) -> None:
-        self.border_title = f"{self.number} {self.label}" + (f" {text}" if text else "")
+        title = f"{self.number} {self.label}" + (f" {text}" if text else "")
+        if title != self.border_title:
+            self.border_title = title

@@ -121,4 +121,4 @@ class ProgressPane(Pane):
         if frame is None and state.previews and view is not None and not view.mine:
             frame = state.previews.get(None)  # type: ignore[call-overload]
         preview.show(frame.image if frame is not None else None)
-        self.set_count(f"{prog.value:g}/{prog.max:g}" if prog and prog.max else "")
+        self.set_count(fmt.short_id(pid or ""))

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey, TwoWayDict  # ordering rows by key needs the internal map
+from textual.widgets._data_table import ColumnKey, RowKey, TwoWayDict  # ordering rows by key needs the internal map
 
 Cells = tuple[Any, ...]
+
+
+def _width(cell: Any) -> int:
+    return cell.cell_len if hasattr(cell, "cell_len") else len(str(cell))
 
 
 class KeyedTable(DataTable[Any]):
@@ -87,7 +91,10 @@ class KeyedTable(DataTable[Any]):
             elif old != cells:
                 for col, (a, b) in enumerate(zip(old, cells, strict=True)):
                     if a != b:
-                        self.update_cell(key, column_keys[col], b, update_width=True)
+                        # a wider cell must widen the column (a layout refresh); otherwise only the row repaints
+                        column = self.columns[ColumnKey(column_keys[col])]
+                        wider = _width(b) > column.content_width
+                        self.update_cell(key, column_keys[col], b, update_width=wider)
             self._cells[key] = cells
         order = [key for key, _ in rows]
         if order != self._order:
