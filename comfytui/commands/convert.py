@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     p.add_argument("--object-info", metavar="JSON", help="use a saved /object_info file instead of asking the server")
     p.add_argument("--compact", action="store_true", help="one-line JSON")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also check values and links against the server's catalogue; exit 1 if anything is wrong",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             data = parse_json(sys.stdin.read(), source)
         else:
             data, notes = read_source(args.file)
+        info: ObjectInfo | None = None
         try:
             prompt = Workflow.from_dict(data, source).to_api()
             notes.append("already in API format; printed unchanged")
@@ -80,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
             info = load_object_info(args)
             result = convert_ui(exc.ui, info, source=source)
             prompt, notes = result.prompt, [*notes, *result.notes]
+        if args.check and info is None:
+            info = load_object_info(args)
+        problems = Workflow(prompt, source).validate(info) if info is not None else []
     except WorkflowError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -89,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(prompt, indent=None if args.compact else 2, ensure_ascii=False) + "\n"
     for note in notes:
         _err(note)
+    for problem in problems:
+        _err(f"{'error' if args.check else 'warning'}: {problem}")
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -97,4 +108,4 @@ def run(args: argparse.Namespace) -> int:
             return 1
     else:
         sys.stdout.write(text)
-    return 0
+    return 1 if args.check and problems else 0

@@ -81,3 +81,27 @@ def test_bad_object_info_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["convert", str(UI_DIR / "tiny_full.ui.json"), "--object-info", str(bad)]) == 2
     _, err = capsys.readouterr()
     assert "not an /object_info dump" in err
+
+
+def test_problems_are_warnings_and_check_makes_them_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ui = json.loads((UI_DIR / "tiny_plain.ui.json").read_text())
+    ui["nodes"][4]["widgets_values"][2] = 0  # KSampler steps below the minimum
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(ui))
+    assert main(["convert", str(path), "--object-info", OBJECT_INFO]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["5"]["inputs"]["steps"] == 0
+    assert err == "comfytui convert: warning: node 5 input 'steps': 0 is smaller than the minimum 1\n"
+    assert main(["convert", str(path), "--object-info", OBJECT_INFO, "--check"]) == 1
+    _, err = capsys.readouterr()
+    assert err == "comfytui convert: error: node 5 input 'steps': 0 is smaller than the minimum 1\n"
+
+
+def test_check_an_api_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = json.loads((UI_DIR / "tiny_plain.api.json").read_text())
+    api["5"]["inputs"]["sampler_name"] = "eulerr"
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(api))
+    assert main(["convert", str(path), "--object-info", OBJECT_INFO, "--check"]) == 1
+    _, err = capsys.readouterr()
+    assert "error: node 5 input 'sampler_name': 'eulerr' is not one of the choices (did you mean 'euler'" in err
