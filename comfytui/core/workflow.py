@@ -2,7 +2,13 @@
 
 API format is ``{"<id>": {"class_type": ..., "inputs": {name: value | [src_id, slot]}, "_meta": {"title": ...}}}``.
 UI-format files (as saved by the ComfyUI page) are recognised and raise :class:`NeedsConversion`; use
-:func:`load_any` with an :class:`~comfytui.core.object_info.ObjectInfo` to convert them.
+:func:`load_any` with an :class:`~comfytui.core.object_info.ObjectInfo` to convert them. PNGs saved by ComfyUI
+load too (their embedded ``prompt``, else ``workflow``).
+
+Reading: ``node_ids()``, ``node_list()``, ``title()``, ``class_type()``, ``find_node(id or title)``,
+``get_input()``, ``widget_inputs()``, ``link_inputs()``, ``editable_inputs(id, info)``, ``seed_inputs()``,
+``text_inputs()``. Editing (new copies): ``with_input()``, ``with_inputs()``, ``apply_overrides(["NODE.INPUT=V"])``,
+``with_seed()``, ``with_title()``. Checking: ``validate(info) -> [Problem]``, ``diff(other) -> [InputChange]``.
 """
 
 from __future__ import annotations
