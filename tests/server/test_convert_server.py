@@ -27,6 +27,7 @@ PAIRS = [
     ("stock_image.ui.json", "stock_image.api.json", "6"),
     ("stock_image_schema04.ui.json", "stock_image.api.json", "6"),
     ("tiny_subgraph.ui.json", "tiny_subgraph.api.json", "8"),
+    ("stock_loadimage.ui.json", "stock_loadimage.api.json", "6"),
 ]
 
 
@@ -40,8 +41,12 @@ async def _object_info(url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def live_info(comfy_url: str) -> ObjectInfo:
-    return ObjectInfo(asyncio.run(_object_info(comfy_url)))
+def live_info(comfy_server: ComfyServer) -> ObjectInfo:
+    # The input image the LoadImage workflow names (RGBA, so LoadImageMask has an alpha channel).
+    from PIL import Image
+
+    Image.new("RGBA", (24, 16), (200, 40, 40, 128)).save(comfy_server.input_dir / "comfytui_convert_input.png")
+    return ObjectInfo(asyncio.run(_object_info(comfy_server.url)))
 
 
 async def _run(url: str, prompt: dict[str, Any]) -> Any:

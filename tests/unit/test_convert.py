@@ -24,6 +24,7 @@ PAIRS = [
     ("stock_image.ui.json", "stock_image.api.json"),
     ("stock_image_schema04.ui.json", "stock_image.api.json"),
     ("tiny_subgraph.ui.json", "tiny_subgraph.api.json"),
+    ("stock_loadimage.ui.json", "stock_loadimage.api.json"),
 ]
 
 
