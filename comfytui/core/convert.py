@@ -208,9 +208,11 @@ class _Converter:
 
     def _emit_node(self, graph: _Graph, nid: str, node: dict[str, Any], spec: NodeSpec) -> None:
         exec_id = graph.exec_id(nid)
-        inputs: dict[str, Any] = {}
         widget_values = self._widget_values(exec_id, node, spec)
+        pushed = {name: v for (target, name), v in self.pushed.items() if target == exec_id}
+        widget_values.update(pushed)  # PrimitiveNodes set the widget before the prompt is built
         self._remember(node, widget_values)
+        inputs: dict[str, Any] = {}
         for name, value in widget_values.items():
             w = spec.inputs.get(name)
             if w is not None and w.raw.get("dynamicPrompts") and isinstance(value, str):
@@ -226,12 +228,9 @@ class _Converter:
             name = str(inp["name"])
             if isinstance(resolved, _Ref):
                 inputs[name] = [resolved.exec_id, resolved.slot]
-            elif isinstance(resolved, _Value):
+            elif isinstance(resolved, _Value) and name not in pushed:  # a subgraph's promoted widget
                 v = resolved.value
                 inputs[name] = {"__value__": v} if isinstance(v, list) else v
-        for (target, name), value in self.pushed.items():
-            if target == exec_id and not is_link(inputs.get(name)):
-                inputs[name] = {"__value__": value} if isinstance(value, list) else value
         title = node.get("title")
         self.output[exec_id] = {
             "inputs": inputs,

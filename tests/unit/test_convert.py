@@ -513,3 +513,19 @@ def test_filename_prefix_sanitises_widget_values(info: ObjectInfo) -> None:
     ui["nodes"][1]["widgets_values"] = ['a/b: "c"?']
     ui["nodes"][6]["widgets_values"] = ["out/%Positive.text%"]
     assert ui_to_api(ui, info)["7"]["inputs"]["filename_prefix"] == "out/a_b_ _c__"
+
+
+def test_primitive_text_gets_dynamic_prompts_of_its_target(info: ObjectInfo) -> None:
+    ui = load("tiny_plain.ui.json")
+    ui["nodes"].append(
+        {
+            "id": 20,
+            "type": "PrimitiveNode",
+            "mode": 0,
+            "outputs": [{"name": "STRING", "type": "STRING", "widget": {"name": "text"}, "links": [20]}],
+            "widgets_values": ["a {cat|cat} // hidden"],
+        }
+    )
+    ui["nodes"][1]["inputs"].append({"name": "text", "type": "STRING", "widget": {"name": "text"}, "link": 20})
+    ui["links"].append([20, 20, 0, 2, 1, "STRING"])
+    assert ui_to_api(ui, info)["2"]["inputs"]["text"] == "a cat "
