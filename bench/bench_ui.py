@@ -118,33 +118,21 @@ async def _memory_child() -> dict[str, float]:
     from comfytui.client.models import HistoryEntry, QueueSnapshot
     from comfytui.core.state import DashboardState
     from comfytui.ui.app import ComfyTUIApp
+    from comfytui.ui.widgets.vtable import VirtualTable
 
     base = _rss_mb()
+    from bench.bench_state import fill_history  # the state bench's recorded-template history (with UI workflows)
+
     wf = _workflow()
-    state = DashboardState(ME)
     t0 = 1_700_000_000_000
-    entries = []
-    for i in range(10_000):
-        w = json.loads(json.dumps(wf))
-        w["2"]["inputs"]["text"] = f"prompt number {i}"
-        pid = str(uuid.UUID(int=i + 1))
-        raw = {
-            "prompt": [i, pid, w, {"client_id": "x" if i % 2 else ME, "create_time": t0 + i * 1000}, ["7"]],
-            "outputs": {"7": {"images": [{"filename": f"tiny_{i:05d}_.png", "subfolder": "", "type": "output"}]}},
-            "status": {
-                "status_str": "success",
-                "completed": True,
-                "messages": [
-                    ["execution_start", {"prompt_id": pid, "timestamp": t0 + i * 1000}],
-                    ["execution_success", {"prompt_id": pid, "timestamp": t0 + i * 1000 + 300}],
-                ],
-            },
-        }
-        entries.append(HistoryEntry.from_raw(pid, raw))
-    state.add_history(entries)
-    del entries
+    state = DashboardState(ME)
+    fill_history(state, 10_000)
     pending = [[10_000 + i, str(uuid.UUID(int=20_000 + i)), wf, {"client_id": "x"}, ["7"]] for i in range(1000)]
     state.set_queue(QueueSnapshot.from_raw({"queue_running": [], "queue_pending": pending}), time.time())
+    import gc
+
+    gc.collect()
+    state_rss = _rss_mb()
     app = ComfyTUIApp("http://bench", state=state)
     async with app.run_test(size=(160, 48)) as pilot:
         t = time.perf_counter()
@@ -172,8 +160,8 @@ async def _memory_child() -> dict[str, float]:
         filt = time.perf_counter() - t
         await pilot.pause(0.2)
         rss = _rss_mb()
-        rows = len(app.query_one("#history-table").rows)  # type: ignore[attr-defined]
-    return {"rss": rss, "base": base, "first": first, "one": one, "filter": filt, "rows": rows}
+        rows = app.query_one("#history-table", VirtualTable).row_count
+    return {"rss": rss, "state": state_rss, "base": base, "first": first, "one": one, "filter": filt, "rows": rows}
 
 
 def _rss_mb() -> float:

@@ -26,7 +26,7 @@ from comfytui.testbed import ComfyServer  # noqa: E402
 from comfytui.ui.app import ComfyTUIApp  # noqa: E402
 from comfytui.ui.screens.detail import DetailScreen  # noqa: E402
 from comfytui.ui.widgets.image import ImageView  # noqa: E402
-from comfytui.ui.widgets.table import KeyedTable  # noqa: E402
+from comfytui.ui.widgets.vtable import VirtualTable  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 PROMPTS = ["a red fox in the snow", "a lighthouse at dusk, oil painting", "a bowl of ramen", "an old sailor"]
@@ -91,7 +91,7 @@ async def shoot(url: str) -> None:
         await pilot.press("x")
         await wait(lambda: app.state.running is None and not app.state.pending, 60)
         await pilot.press("4")
-        table = app.query_one("#history-table", KeyedTable)
+        table = app.query_one("#history-table", VirtualTable)
         mine = [k for k in table.keys if (v := app.state.get(k)) and v.mine and v.status == "success" and v.outputs]
         table.move_cursor(row=table.keys.index(mine[0]))
         await pilot.press("enter")

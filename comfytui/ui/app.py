@@ -28,6 +28,7 @@ from comfytui.ui.widgets.history import HistoryPane
 from comfytui.ui.widgets.log import LogPane
 from comfytui.ui.widgets.progress import ProgressPane
 from comfytui.ui.widgets.queue import QueuePane
+from comfytui.ui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
     from comfytui.client.models import OutputFile
@@ -281,7 +282,8 @@ class ComfyTUIApp(App[int]):
         pane = self.panes[name]
         if self.screen is not pane.screen:
             return
-        targets = [w for w in pane.query("DataTable, Log, FilterInput") if isinstance(w, DataTable | Log)]
+        focusable = (DataTable, Log, VirtualTable)
+        targets = [w for w in pane.query("DataTable, Log, VirtualTable") if isinstance(w, focusable)]
         target: Widget = targets[0] if targets else pane
         if not pane.display or pane.styles.display == "none" or not pane.region.area:
             self.screen.maximize(pane, container=False)

@@ -20,6 +20,7 @@ from comfytui.ui.widgets.graph import GraphView
 from comfytui.ui.widgets.header import HeaderBar
 from comfytui.ui.widgets.image import ImageView
 from comfytui.ui.widgets.table import KeyedTable
+from comfytui.ui.widgets.vtable import VirtualTable
 from tests.ui.helpers import until
 
 pytestmark = pytest.mark.server
@@ -60,8 +61,8 @@ def queue_table(app: ComfyTUIApp) -> KeyedTable:
     return app.query_one("#queue-table", KeyedTable)
 
 
-def history_table(app: ComfyTUIApp) -> KeyedTable:
-    return app.query_one("#history-table", KeyedTable)
+def history_table(app: ComfyTUIApp) -> VirtualTable:
+    return app.query_one("#history-table", VirtualTable)
 
 
 @pytest.fixture
@@ -120,14 +121,21 @@ async def test_detail_view_shows_outputs_and_saves(
     app = ComfyTUIApp(comfy_url)
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(app, pilot)
-        before = set(app.state.prompts)
-        app.submit_prompt(workflow("tiny_txt2img.json", "detail view"))
-        await until(pilot, lambda: any(p not in before and p in history_table(app).keys for p in app.state.prompts), 30)
-        pid = history_table(app).keys[0]
-        view = app.state.get(pid)
-        assert view is not None and view.outputs and view.status == "success"
+        title = f"detail view {uuid.uuid4().hex[:6]}"
+        app.submit_prompt(workflow("tiny_txt2img.json", title))
+
+        def done() -> str | None:
+            for pid in history_table(app).keys:
+                view = app.state.get(pid)
+                if view is not None and view.title.startswith(title) and view.status == "success" and view.outputs:
+                    return pid
+            return None
+
+        await until(pilot, lambda: done() is not None, 30)
+        pid = done()
+        assert pid is not None
         await pilot.press("4")
-        history_table(app).move_cursor(row=0)
+        history_table(app).move_cursor(row=history_table(app).keys.index(pid))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen), 5)
         await until(pilot, lambda: app.screen.query_one("#detail-image-0", ImageView).frames_drawn > 0, 20)

@@ -8,25 +8,25 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from comfytui.ui import fmt
 from comfytui.ui.keymap import FILTER_BINDINGS, HISTORY_BINDINGS
 from comfytui.ui.widgets.base import Pane, seconds
-from comfytui.ui.widgets.table import Cells, KeyedTable
+from comfytui.ui.widgets.vtable import Cells, Column, VirtualTable
 
 if TYPE_CHECKING:
     from comfytui.core.state import DashboardState, PromptView
 
 COLUMNS = [
-    ("status", "status"),
-    ("title", "title"),
-    ("duration", "time"),
-    ("outputs", "out"),
-    ("ended", "ended"),
-    ("id", "id"),
-    ("num", "#"),
-    ("by", "by"),
+    Column("status", "status", 13),
+    Column("title", "title", None),
+    Column("duration", "time", 7, "right"),
+    Column("outputs", "out", 3, "right"),
+    Column("ended", "ended", 11),
+    Column("id", "id", 8),
+    Column("num", "#", 5, "right"),
+    Column("by", "by", 5),
 ]
 
 
@@ -39,11 +39,11 @@ def clock(t: float | None, now: float) -> str:
     return time.strftime(fmt_, time.localtime(s))
 
 
-def history_row(view: PromptView, now: float, title_w: int = 48) -> Cells:
+def history_row(view: PromptView, now: float) -> Cells:
     glyph, style = fmt.PROMPT_GLYPHS.get(view.status, ("?", "dim"))
     return (
         Text(f"{glyph} {view.status}", style=style),
-        fmt.truncate(view.title or "(untitled)", title_w),
+        " ".join((view.title or "(untitled)").split()),
         fmt.duration(view.duration),
         str(len(view.outputs)) if view.outputs else "",
         clock(view.ended or view.started or view.created, now),
@@ -80,38 +80,48 @@ class HistoryPane(Pane):
         self.query_text = ""
         self._row_cache: dict[str, tuple[tuple[object, ...], Cells]] = {}
         self._last_state: DashboardState | None = None
+        self._now = 0.0
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable(COLUMNS, id="history-table")
+        yield VirtualTable(COLUMNS, self.cells, id="history-table")
         filt = FilterInput(placeholder="filter: words in id, title, status, me/other (Esc clears)", id="history-filter")
         filt.display = False
         yield filt
 
     @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#history-table", KeyedTable)
+    def table(self) -> VirtualTable:
+        return self.query_one("#history-table", VirtualTable)
 
-    def _row(self, view: PromptView, now: float, title_w: int) -> Cells:
-        sig = (view.status, view.duration, len(view.outputs), view.ended, view.title, view.number, view.mine, title_w)
-        hit = self._row_cache.get(view.prompt_id)
+    @staticmethod
+    def _sig(view: PromptView) -> tuple[object, ...]:
+        return (view.status, view.duration, len(view.outputs), view.ended, view.title, view.number, view.mine)
+
+    def cells(self, key: str) -> Cells:
+        """The cells of one row, built when it is first drawn (and again when the prompt changes)."""
+        state = self._last_state
+        view = state.get(key) if state is not None else None
+        if view is None:
+            return ("?",)
+        sig = self._sig(view)
+        hit = self._row_cache.get(key)
         if hit is not None and hit[0] == sig:
             return hit[1]
-        cells = history_row(view, now, title_w)
-        self._row_cache[view.prompt_id] = (sig, cells)
+        cells = history_row(view, self._now)
+        self._row_cache[key] = (sig, cells)
         return cells
 
     def update_from(self, state: DashboardState, now: float) -> None:
         self._last_state = state
+        self._now = now
         views = state.history
         if self.query_text:
             views = [v for v in views if matches(v, self.query_text)]
-        narrow = self.size.width < 100
-        tw = self.title_width(13 + 6 + 3, 4, hi=48) if narrow else self.title_width(13 + 6 + 3 + 8 + 8 + 5 + 5, 8)
-        self.table.fit_width(tw)
-        self.table.sync([(v.prompt_id, self._row(v, now, tw)) for v in views])
-        if len(self._row_cache) > 2 * len(state.history) + 100:
-            keep = {v.prompt_id for v in state.history}
-            self._row_cache = {k: v for k, v in self._row_cache.items() if k in keep}
+        keys = [v.prompt_id for v in views]
+        cache = self._row_cache
+        self.table.set_keys(keys)
+        if len(cache) > 2 * len(state.history) + 100:
+            keep = set(keys)
+            self._row_cache = {k: v for k, v in cache.items() if k in keep}
         total = len(state.history)
         self.set_count(f"({len(views)}/{total} matching “{self.query_text}”)" if self.query_text else f"({total})")
 
@@ -130,8 +140,8 @@ class HistoryPane(Pane):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.table.focus()
 
-    @on(DataTable.RowSelected, "#history-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(VirtualTable.Selected, "#history-table")
+    def _row_selected(self, event: VirtualTable.Selected) -> None:
         event.stop()
         self.action_open_detail()
 
