@@ -155,9 +155,13 @@ async def _memory_child() -> dict[str, float]:
         app.flush()
         one = time.perf_counter() - t
         await pilot.press("4", "down", "down", "end", "home")
+        history = app.panes["history"]
+        history.query_text = "success 12"
         t = time.perf_counter()
-        await pilot.press("slash", *"number 12", "escape")
+        history.update_from(state, time.time())
         filt = time.perf_counter() - t
+        history.query_text = ""
+        history.update_from(state, time.time())
         await pilot.pause(0.2)
         rss = _rss_mb()
         rows = app.query_one("#history-table", VirtualTable).row_count
@@ -261,7 +265,7 @@ def run() -> list[Row]:
     rows.append(
         Row(
             "UI repaint after one more prompt finishes (10,000-row history)",
-            f"{mem['one'] * 1000:.1f} ms (filter typed: {mem['filter'] * 1000:.0f} ms for 10 keys)",
+            f"{mem['one'] * 1000:.1f} ms (a `/` filter over all 10,000: {mem['filter'] * 1000:.0f} ms)",
             "stays usable",
         )
     )

@@ -53,9 +53,14 @@ def history_row(view: PromptView, now: float) -> Cells:
     )
 
 
+def haystack(view: PromptView) -> str:
+    """What `/` searches: id, title, status and submitter, lower-cased."""
+    return f"{view.prompt_id} {view.title} {view.status} {'me' if view.mine else 'other'}".lower()
+
+
 def matches(view: PromptView, query: str) -> bool:
     """Case-insensitive match on id, title, status and submitter; words must all match."""
-    hay = f"{view.prompt_id} {view.title} {view.status} {'me' if view.mine else 'other'}".lower()
+    hay = haystack(view)
     return all(word in hay for word in query.lower().split())
 
 
@@ -79,6 +84,7 @@ class HistoryPane(Pane):
         super().__init__(**kwargs)
         self.query_text = ""
         self._row_cache: dict[str, tuple[tuple[object, ...], Cells]] = {}
+        self._hays: dict[str, tuple[str, str]] = {}
         self._last_state: DashboardState | None = None
         self._now = 0.0
 
@@ -115,13 +121,23 @@ class HistoryPane(Pane):
         self._now = now
         views = state.history
         if self.query_text:
-            views = [v for v in views if matches(v, self.query_text)]
+            words = self.query_text.lower().split()
+            hays = self._hays
+            found = []
+            for v in views:
+                hay = hays.get(v.prompt_id)
+                if hay is None or hay[0] is not v.status:
+                    hay = hays[v.prompt_id] = (v.status, haystack(v))
+                if all(w in hay[1] for w in words):
+                    found.append(v)
+            views = found
         keys = [v.prompt_id for v in views]
         cache = self._row_cache
         self.table.set_keys(keys)
         if len(cache) > 2 * len(state.history) + 100:
             keep = set(keys)
             self._row_cache = {k: v for k, v in cache.items() if k in keep}
+            self._hays = {k: v for k, v in self._hays.items() if k in keep}
         total = len(state.history)
         self.set_count(f"({len(views)}/{total} matching “{self.query_text}”)" if self.query_text else f"({total})")
 
