@@ -138,6 +138,9 @@ class BatchEngine:
         self._cancel = False
         self._sem = asyncio.Semaphore(max(1, self.opts.downloads))
         self.client: ComfyClient | None = None
+        self._announced = False
+        self._done_at_start = 0
+        self._resumed = False
         self.outcome = RunOutcome(run.id, 0)
 
     # --- public ------------------------------------------------------------------------------------------
@@ -146,6 +149,8 @@ class BatchEngine:
         """Run every item that is not done yet; returns the outcome (the journal holds the details)."""
         started = time.monotonic()
         self._load()
+        self._done_at_start = self.done_count
+        self._resumed = any(i.attempts for i in self.items.values())
         self.outcome.total = len(self.items)
         client = self.client = self._client_factory(self.url, self.client_id)
         stream = EventStream(self.url, self.client_id, auth=client.auth, max_backoff=2.0)
@@ -153,17 +158,6 @@ class BatchEngine:
         restore = self._install_sigint()
         self.journal.set_run_status(self.run.id, "running")
         try:
-            self.reporter.event(
-                "run_start",
-                run=self.run.id,
-                total=len(self.items),
-                todo=len(self.items) - self.done_count,
-                already_done=self.done_count,
-                resumed=self.done_count > 0 or any(i.attempts for i in self.items.values()),
-                out_dir=str(self.out_dir),
-                workflow=self.run.workflow,
-                server=self.run.server,
-            )
             await self._wait_connected()
             await self._reconcile()
             await self._main_loop()
@@ -172,7 +166,7 @@ class BatchEngine:
             await self._drain()
         except _Unreachable as exc:
             self.outcome.unreachable = str(exc)
-            await self._drain(timeout=5.0)
+            await self._drain(timeout=2.0)
         finally:
             restore()
             await stream.close()
@@ -182,8 +176,31 @@ class BatchEngine:
             for task in list(self.tasks):
                 task.cancel()
             await client.aclose()
+        if self.outcome.rejected is None:
+            self._announce()
         self._finish(time.monotonic() - started)
         return self.outcome
+
+    def _announce(self) -> None:
+        """Emit ``run_start`` once, just before the first other event (a rejected workflow emits none)."""
+        if self._announced:
+            return
+        self._announced = True
+        self.reporter.event(
+            "run_start",
+            run=self.run.id,
+            total=len(self.items),
+            todo=len(self.items) - self._done_at_start,
+            already_done=self._done_at_start,
+            resumed=self._resumed,
+            out_dir=str(self.out_dir),
+            workflow=self.run.workflow,
+            server=self.run.server,
+        )
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        self._announce()
+        self.reporter.event(kind, **data)
 
     def request_cancel(self) -> None:
         """Stop submitting; pending prompts of this run are removed from the server queue (Ctrl-C)."""
@@ -226,7 +243,7 @@ class BatchEngine:
                 for task in list(self.tasks):
                     task.cancel()
                 return
-            self.reporter.event("note", message="Ctrl-C: stopping; removing this run's pending prompts")
+            self._emit("note", message="Ctrl-C: stopping; removing this run's pending prompts")
             self.request_cancel()
 
         try:
@@ -256,7 +273,9 @@ class BatchEngine:
             return
         if isinstance(ev, Disconnected):
             if self._connected.is_set():
-                self.reporter.event("warning", message=f"lost the server connection ({ev.reason}); reconnecting")
+                self._emit("warning", message=f"lost the server connection ({ev.reason}); reconnecting")
+                self._need_reconcile = True  # find out at once whether the server is gone
+                self._wake.set()
             self._connected.clear()
             if self._disconnected_at is None:
                 self._disconnected_at = time.monotonic()
@@ -269,15 +288,20 @@ class BatchEngine:
         if isinstance(ev, ExecutionStart):
             self.running = pid
             self._set(index, status="running", started_at=_now())
-            self.reporter.event("started", index=index, prompt_id=pid)
+            self._emit("started", index=index, prompt_id=pid)
         elif isinstance(ev, Progress):
-            self.reporter.event("progress", index=index, prompt_id=pid, node=ev.node, value=ev.value, max=ev.max)
+            self._emit("progress", index=index, prompt_id=pid, node=ev.node, value=ev.value, max=ev.max)
         elif isinstance(ev, Executed):
             for img in (ev.output or {}).get("images") or []:
                 f = OutputFile.from_raw(img)
                 if f is not None:
                     self.outputs.setdefault(pid, []).append((ev.node, f))
         elif isinstance(ev, ExecutionSuccess | ExecutionError | ExecutionInterrupted):
+            if isinstance(ev, ExecutionSuccess) and self.outputs.get(pid):
+                # Journal what it made right away: if the server dies before we read its history, a resume
+                # downloads these files instead of running the prompt again.
+                outputs = [_output_dict(n, f) for n, f in self.outputs[pid]]
+                self._set(index, status="executed", outputs=outputs)
             self._ended(pid, index)
             self._spawn(self._finalize_when_ready(index, pid))
         elif isinstance(ev, Executing) and ev.node is None:
@@ -370,14 +394,16 @@ class BatchEngine:
             self.inflight.pop(pid, None)
             self.todo.popleft()
             line = rejection_line(exc)
-            self._fail(index, f"rejected by the server: {line}")
-            if not self.accepted_any:
+            if not self.accepted_any:  # the workflow itself is bad: one error, stop here
+                self.failures[index] = f"rejected by the server: {line}"
+                self._set(index, status="failed", error=self.failures[index])
                 self.outcome.rejected = line
                 return False
+            self._fail(index, f"rejected by the server: {line}")
             return True
         except (ServerUnreachable, ServerError) as exc:
             # It may or may not have been queued: look before submitting again (never run twice).
-            self.reporter.event("warning", message=f"submitting #{index} failed ({exc}); waiting for the server")
+            self._emit("warning", message=f"submitting #{index} failed ({exc}); waiting for the server")
             await self._wait_server()
             self._need_reconcile = True
             self.todo.popleft()
@@ -385,9 +411,9 @@ class BatchEngine:
         self.todo.popleft()
         self.accepted_any = True
         if result.node_errors:
-            self.reporter.event("warning", message=f"#{index}: part of the workflow failed validation")
+            self._emit("warning", message=f"#{index}: part of the workflow failed validation")
         self._set(index, status="queued" if item.status == "submitting" else item.status, number=result.number)
-        self.reporter.event("submitted", index=index, prompt_id=pid, seed=item.seed)
+        self._emit("submitted", index=index, prompt_id=pid, seed=item.seed)
         return True
 
     async def _wait_server(self) -> None:
@@ -454,7 +480,7 @@ class BatchEngine:
             self._set(index, status="planned")
             self.todo.appendleft(index)
         if lost:
-            self.reporter.event("note", message=f"{len(lost)} prompt(s) were lost by the server; submitting again")
+            self._emit("note", message=f"{len(lost)} prompt(s) were lost by the server; submitting again")
         self._wake.set()
 
     # --- finishing one prompt ------------------------------------------------------------------------------------
@@ -464,9 +490,9 @@ class BatchEngine:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _history(self, pid: str) -> HistoryEntry | None:
+    async def _history(self, pid: str, tries: int = 40) -> HistoryEntry | None:
         assert self.client is not None
-        for attempt in range(40):
+        for attempt in range(tries):
             try:
                 entry = await self.client.history_entry(pid)
             except ComfyError:
@@ -477,33 +503,29 @@ class BatchEngine:
         return None
 
     async def _finalize(self, index: int, pid: str, entry: HistoryEntry | None = None) -> None:
+        """Read the history entry (outcome, timing, every output file), then download."""
         item = self.items[index]
         if item.status in ("done", "failed") or item.prompt_id != pid:
             return
-        if item.status != "executed":
-            entry = entry or await self._history(pid)
-            if entry is None and not self.outputs.get(pid):
-                self._fail(index, "the server kept no record of this prompt")
+        entry = entry or await self._history(pid, tries=3 if item.status == "executed" else 40)
+        if entry is not None:
+            outcome = entry.outcome
+            if outcome == "interrupted":
+                if self._cancel:
+                    self._set(index, status="cancelled", error="interrupted by Ctrl-C")
+                    return
+                self._fail(index, "interrupted on the server", status="interrupted")
                 return
-            if entry is not None:
-                outcome = entry.outcome
-                if outcome == "interrupted":
-                    if self._cancel:
-                        self._set(index, status="cancelled", error="interrupted by Ctrl-C")
-                        return
-                    self._fail(index, "interrupted on the server", status="interrupted")
-                    return
-                if outcome == "failed":
-                    self._fail(index, _error_text(entry))
-                    return
-                files = [(n, f) for n, _k, f in entry.files]
-                kept = [(n, f) for n, f in files if f.type == "output"] or files
-                exec_s = entry.duration
-            else:
-                kept = self.outputs.get(pid, [])
-                exec_s = None
-            outputs = [{"node": n, "filename": f.filename, "subfolder": f.subfolder, "type": f.type} for n, f in kept]
-            self._set(index, status="executed", outputs=outputs, exec_seconds=exec_s)
+            if outcome == "failed":
+                self._fail(index, _error_text(entry))
+                return
+            files = [(n, f) for n, _k, f in entry.files]
+            kept = [(n, f) for n, f in files if f.type == "output"] or files
+            outputs = [_output_dict(n, f) for n, f in kept]
+            self._set(index, status="executed", outputs=outputs, exec_seconds=entry.duration)
+        elif item.status != "executed":  # no history, and we never heard it succeed
+            self._fail(index, "the server kept no record of this prompt")
+            return
         await self._download(index)
 
     async def _download(self, index: int) -> None:
@@ -539,11 +561,11 @@ class BatchEngine:
             files = list(await asyncio.gather(*(fetch(rel, f) for rel, f in jobs)))
         except (ComfyError, OSError, UnsafePath) as exc:
             self.failures[index] = f"download failed: {exc}"
-            self.reporter.event("failed", index=index, prompt_id=item.prompt_id, error=self.failures[index])
+            self._emit("failed", index=index, prompt_id=item.prompt_id, error=self.failures[index])
             return  # stays "executed": --resume downloads it again
         self._set(index, status="done", files=files, error=None)
         self.done_count += 1
-        self.reporter.event(
+        self._emit(
             "done",
             index=index,
             prompt_id=item.prompt_id,
@@ -589,7 +611,7 @@ class BatchEngine:
     def _fail(self, index: int, error: str, status: str = "failed") -> None:
         self.failures[index] = error
         self._set(index, status=status, error=error)
-        self.reporter.event("failed", index=index, prompt_id=self.items[index].prompt_id, error=error)
+        self._emit("failed", index=index, prompt_id=self.items[index].prompt_id, error=error)
 
     async def _cancel_pending(self) -> None:
         """Ctrl-C: delete our pending prompts from the server queue and interrupt ours if it is running."""
@@ -603,7 +625,7 @@ class BatchEngine:
             if running is not None:
                 await self.client.interrupt(running)
         except ComfyError as exc:
-            self.reporter.event("warning", message=f"could not clean up the server queue: {exc}")
+            self._emit("warning", message=f"could not clean up the server queue: {exc}")
             pending, running = [], None
         for pid in pending:
             index = self.inflight.pop(pid)
@@ -640,6 +662,10 @@ class BatchEngine:
         else:
             status = "failed"
         self.journal.set_run_status(self.run.id, status)
+
+
+def _output_dict(node: str, f: OutputFile) -> dict[str, Any]:
+    return {"node": node, "filename": f.filename, "subfolder": f.subfolder, "type": f.type}
 
 
 def _node_title(graph: dict[str, Any], node: str) -> str:
