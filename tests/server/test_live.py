@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from comfytui.client import ComfyClient
 from comfytui.core.state import PromptView
 from comfytui.live import LiveSession
+from comfytui.testbed import ComfyServer
 
 pytestmark = pytest.mark.server
 
@@ -169,7 +171,7 @@ async def test_own_submit_shows_nodes_progress_and_preview(live: LiveSession, wa
     assert all(n.status in ("done", "cached") for n in pv.nodes.values())
     ks = pv.nodes["5"]
     assert ks.status == "done" and ks.duration is not None and ks.duration > 0 and ks.max == 20
-    assert watch.max_step.get(pid) == 20
+    assert 1 <= watch.max_step.get(pid, 0) <= 20 and ks.value == 20  # repaints coalesce: not every step is seen
     assert watch.rates and all(r > 0 for r in watch.rates)
     preview = live.state.preview_for(pid)
     assert preview is not None and preview.node_id == "5" and preview.image[:2] == b"\xff\xd8"
@@ -179,14 +181,20 @@ async def test_own_submit_shows_nodes_progress_and_preview(live: LiveSession, wa
     assert {"graph", "progress", "preview", "history"} <= watch.areas
 
 
-async def test_interrupt_own_run(live: LiveSession, watch: Watch) -> None:
+async def test_interrupt_own_run(live: LiveSession, watch: Watch, comfy_server: ComfyServer) -> None:
     result = await live.submit(slow())
     pid = result.prompt_id
     await wait_until(lambda: watch.max_step.get(pid, 0) >= 3, 60, "3 steps")
     p = live.state.progress
     assert p is not None and p.max == 200 and p.eta is not None and p.eta > 0
     await live.interrupt(pid)
-    pv = await done(live, pid, 20)
+    try:
+        pv = await done(live, pid, 5)
+    except TimeoutError:  # seen once under heavy load: the server skipped the targeted interrupt; say why
+        lines = [ln for ln in comfy_server.log_tail(400).splitlines() if "nterrupt" in ln]
+        warnings.warn("interrupt did not land at once; server log: " + " | ".join(lines[-4:]), stacklevel=1)
+        await live.interrupt(pid)
+        pv = await done(live, pid, 20)
     assert pv.status == "interrupted"
     assert pv.nodes["5"].status == "failed"
     assert pv.nodes["7"].status == "pending"
@@ -265,8 +273,6 @@ async def test_prompt_never_seen_in_the_queue_still_reaches_history(
 
 async def test_reconnect_after_server_restart() -> None:
     """The server goes away mid-run and comes back empty: the state says so, then carries on."""
-    from comfytui.testbed import ComfyServer
-
     server = ComfyServer()
     try:
         server.start()
