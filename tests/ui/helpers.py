@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -24,11 +25,13 @@ def fixed_app() -> ComfyTUIApp:
     return ComfyTUIApp("http://127.0.0.1:8188", state=build_state(), clock=lambda: T0)
 
 
-async def until(pilot: Pilot[object], cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Pause until `cond()` holds (workers are not awaited by `pilot.pause`)."""
+async def until(
+    pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 10.0, why: Callable[[], object] | None = None
+) -> None:
+    """Pause until `cond()` holds (workers are not awaited by `pilot.pause`); `why()` explains a timeout."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met in {timeout}s" + (f": {why()}" if why else ""))
         await pilot.pause(0.05)
         await asyncio.sleep(0)

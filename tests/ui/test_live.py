@@ -188,10 +188,12 @@ async def test_reconnects_after_server_restart() -> None:
             await connected(app, pilot)
             header = app.query_one(HeaderBar)
             server.stop()
-            await until(pilot, lambda: app.state.connection.state in ("reconnecting", "offline"), 20)
-            await until(pilot, lambda: "reconnecting" in str(header.render()) or "offline" in str(header.render()))
+            conn = app.state.connection
+            await until(pilot, lambda: conn.state in ("reconnecting", "offline"), 30, lambda: conn)
+            shown = lambda: str(header.render())  # noqa: E731
+            await until(pilot, lambda: "reconnecting" in shown() or "offline" in shown(), 15, shown)
             server.start()
-            await until(pilot, lambda: app.state.connection.state == "connected", 60)
+            await until(pilot, lambda: app.state.connection.state == "connected", 90, lambda: app.state.connection)
             assert "connected" in str(header.render())
     finally:
         server.cleanup()
