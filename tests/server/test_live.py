@@ -243,9 +243,12 @@ async def test_move_to_front_keeps_id_and_submitter(live: LiveSession, other: Co
 
 
 async def test_rerun_same_seed_is_cached_and_new_seed_samples(live: LiveSession) -> None:
-    first = await live.submit(tiny(text="rerun me"))
+    workflow = {"nodes": [{"id": 5, "type": "KSampler"}], "links": [], "version": 0.4}
+    extra = {"extra_pnginfo": {"workflow": workflow}}
+    first = await live.submit(tiny(text="rerun me"), extra_data=extra)
     original = await done(live, first.prompt_id)
     assert original.status == "success"
+    assert original.extra_stripped and "extra_pnginfo" not in original.extra_data  # kept lean locally
     same = await live.rerun(first.prompt_id)
     assert same.prompt_id != first.prompt_id
     again = await done(live, same.prompt_id)
@@ -258,6 +261,10 @@ async def test_rerun_same_seed_is_cached_and_new_seed_samples(live: LiveSession)
     assert new.prompt["1"]["inputs"]["seed"] == original.prompt["1"]["inputs"]["seed"]  # weights untouched
     assert new.nodes["5"].status == "done" and new.nodes["1"].status == "cached"
     assert new.mine and new.title == "rerun me"
+    # the UI workflow travelled with both reruns (fetched back from the server), so saved PNGs still embed it
+    for pid in (same.prompt_id, fresh.prompt_id):
+        entry = await live.client.history_entry(pid)
+        assert entry is not None and entry.extra_data.get("extra_pnginfo") == extra["extra_pnginfo"]
 
 
 async def test_prompt_never_seen_in_the_queue_still_reaches_history(
