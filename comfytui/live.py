@@ -320,6 +320,21 @@ class LiveSession:
                 st.add_history(new)
                 self._changed()
 
+    async def load_more_history(self, count: int = 500) -> int:
+        """Merge ``count`` server history entries older than the ones already loaded; returns how many were new.
+
+        ``/history`` pages from the oldest end only, so this asks for the newest ``loaded + count`` entries and
+        keeps the ones not seen yet: cheap for a "load more" key, not for loading everything at once.
+        """
+        st = self.state
+        loaded = sum(1 for pv in st.history if pv.from_server)
+        entries = await self.client.history(max_items=loaded + count)
+        new = [e for e in entries if (pv := st.get(e.prompt_id)) is None or not pv.from_server]
+        if new:
+            st.add_history(new)
+            self._changed()
+        return len(new)
+
     def fetch_history(self, prompt_ids: Iterable[str]) -> None:
         """Fetch ``/history/{id}`` for these prompts (batched in one worker)."""
         self._history_wanted.update(prompt_ids)

@@ -307,3 +307,21 @@ async def test_reconnect_after_server_restart() -> None:
             await asyncio.wait_for(task, 15)
     finally:
         server.cleanup()
+
+
+async def test_load_more_history(comfy_url: str, other: ComfyClient) -> None:
+    ids = [(await other.submit(tiny())).prompt_id for _ in range(3)]
+    for pid in ids:
+        await other.wait_for_history(pid, 30)
+    live = LiveSession(comfy_url, history_initial=1)
+    task = asyncio.create_task(live.run())
+    try:
+        await wait_until(lambda: live.loaded.is_set(), 30, "first load")
+        st = live.state
+        assert [p.prompt_id for p in st.history if p.from_server] == [ids[2]]
+        assert await live.load_more_history(2) == 2
+        assert [p.prompt_id for p in st.history if p.from_server] == ids[::-1]
+        assert await live.load_more_history(0) == 0
+    finally:
+        await live.stop()
+        await asyncio.wait_for(task, 15)
