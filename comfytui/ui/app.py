@@ -285,13 +285,21 @@ class ComfyTUIApp(App[int]):
         focusable = (DataTable, Log, VirtualTable)
         targets = [w for w in pane.query("DataTable, Log, VirtualTable") if isinstance(w, focusable)]
         target: Widget = targets[0] if targets else pane
-        if not pane.display or pane.styles.display == "none" or not pane.region.area:
+        if self.screen.maximized is not None and self.screen.maximized is not pane:
+            self._restore()
+        if not pane.region.area:  # hidden by the narrow layout (the log): show it zoomed
+            pane.add_class("-unhidden")
             self.screen.maximize(pane, container=False)
         target.focus()
 
+    def _restore(self) -> None:
+        self.screen.minimize()
+        for pane in self.panes.values():
+            pane.remove_class("-unhidden")
+
     def action_zoom(self) -> None:
         if self.screen.maximized is not None:
-            self.screen.minimize()
+            self._restore()
             return
         focused = self.focused
         node = focused

@@ -66,3 +66,8 @@ def test_detail_failed(snap_compare: SnapCompare) -> None:
         await pilot.pause()
 
     assert snap_compare(fixed_app(), terminal_size=(120, 36), run_before=open_failed)
+
+
+def test_log_in_narrow_layout(snap_compare: SnapCompare) -> None:
+    """At 80 columns the log is hidden; `5` shows it zoomed and `z` goes back."""
+    assert snap_compare(fixed_app(), press=["5"], terminal_size=(80, 24))

@@ -29,6 +29,7 @@ class Pane(Vertical):
     Pane:focus-within { border: round $accent; }
     """
 
+    ALLOW_MAXIMIZE = True
     number: int = 0
     label: str = ""
 

@@ -39,6 +39,8 @@ class HeaderBar(Widget):
                 label += f" (#{conn.attempt})"
         dot = "●" if conn.state == "connected" else "○"
         segs.append((0, Text(f"{dot} {label}", style=fmt.STATE_STYLES.get(conn.state, ""))))
+        if conn.state != "connected" and conn.last_error:
+            segs.append((5, Text(fmt.truncate(conn.last_error, 48), style="dim red")))
         stats = state.stats
         version = stats.comfyui_version if stats else ""
         if version:
