@@ -537,6 +537,8 @@ class DashboardState:
             prev.current_node = None
             self._displaced.add(prev.prompt_id)
         self._displaced.discard(pv.prompt_id)
+        if pv.prompt_id in self._in_history:  # settled as lost/unknown, but it is running after all
+            self._revive(pv)
         self.running = pv
         if self._pending.pop(pv.prompt_id, None) is not None:
             self._pending_list = None
@@ -544,6 +546,16 @@ class DashboardState:
             pv.status = "running"
         if pv.started is None:
             pv.started = now
+
+    def _revive(self, pv: PromptView) -> None:
+        """A prompt we had settled without a server outcome turns out to be queued or running."""
+        self._history_remove(pv)
+        if pv._packed is not None:
+            pv._prompt, pv._extra = _unpack(pv._packed)
+            pv._packed = None
+        if pv.error is not None and pv.error.get("exception_type") == "lost":
+            pv.error = None
+        pv.ended = None
 
     def _rerun(self, pv: PromptView, item: QueueItem | None = None) -> None:
         """A finished prompt's id is queued again (ids may be reused): take it out of history, start afresh."""
@@ -990,6 +1002,10 @@ class DashboardState:
                 continue  # events after the snapshot: it already started
             if pv.finished:
                 self._rerun(pv, item)
+            elif item.prompt_id in self._in_history:
+                self._revive(pv)
+            if pv is self.running:  # the snapshot is newer than what made us think it runs
+                self.running = None
             pv.status = "pending"
             pv.seen = max(pv.seen, now)
             new_pending[item.prompt_id] = pv
