@@ -6,7 +6,12 @@ caller, so a recorded stream replays deterministically. Each change bumps ``vers
 
 Cost per event is O(1) in the size of the queue and history (a ``progress_state`` event touches the nodes it lists).
 History entries are kept lean: the API graph and extra data of a finished prompt are stored zlib-packed (without the
-UI workflow), and its node list is derived on demand.
+UI workflow, see ``PromptView.extra_stripped``), and its node list is derived on demand.
+
+Snapshots and events race: ``set_queue(snapshot, now)`` takes the time the request was *sent*, and news from events
+newer than that wins (a stale snapshot never moves a started prompt back to pending). Prompts of other clients are
+``mine=False``; ``detailed`` becomes True only when per-node events reach us (prompts sent without a client id).
+``comfytui.core.replay`` feeds recorded server streams through this class (tests, benchmarks, UI snapshots).
 """
 
 from __future__ import annotations
