@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from comfytui.core.state import DashboardState, PromptView
 
 COLUMNS = [
-    Column("status", "status", 13),
+    Column("status", "status", 13, min_width=2),
     Column("title", "title", None),
     Column("duration", "time", 7, "right"),
     Column("outputs", "out", 3, "right"),
-    Column("ended", "ended", 11),
-    Column("id", "id", 8),
-    Column("num", "#", 5, "right"),
-    Column("by", "by", 5),
+    Column("ended", "ended", 11, min_width=0),
+    Column("id", "id", 8, min_width=0),
+    Column("num", "#", 5, "right", min_width=0),
+    Column("by", "by", 5, min_width=0),
 ]
 
 

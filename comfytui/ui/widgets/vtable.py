@@ -24,6 +24,7 @@ class Column:
     label: str
     width: int | None = None  # None: takes the room left (one flexible column)
     justify: str = "left"
+    min_width: int | None = None  # shrinks down to this when the flexible column would get too narrow
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -88,14 +89,14 @@ class VirtualTable(ScrollView, can_focus=True):
         return " ".join(getattr(c, "plain", str(c)) for c in self.cells(key))
 
     def set_keys(self, keys: list[str]) -> None:
-        """Show these rows in this order; the cursor stays on its row's key."""
+        """Show these rows in this order; the cursor stays on its row's key (or on the top row if it was there)."""
         selected = self.selected_key
         if keys != self._keys:
             self._keys = keys
             self._index = {k: i for i, k in enumerate(keys)}
             self._strips.clear()
-            if selected is not None and selected in self._index:
-                self.cursor_row = self._index[selected]
+            if selected is not None and selected in self._index and self.cursor_row > 0:
+                self.cursor_row = self._index[selected]  # on the top row the cursor follows the newest entry
             self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))
             self.virtual_size = Size(self.size.width, len(keys) + 1)
             self.refresh()
@@ -148,14 +149,35 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------------------------------
 
+    FLEX_MIN: ClassVar[int] = 20
+
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(c.width or 0 for c in self.columns) + 2 * len(self.columns)
-        flex = max(6, width - fixed - 1)
-        return [c.width if c.width is not None else flex for c in self.columns]
+        widths = [c.width or 0 for c in self.columns]
+        flex = width - sum(widths) - 2 * len(self.columns) - 1
+        # droppable columns (min_width 0) go first, from the right; then the others shrink
+        order = [i for i in reversed(range(len(self.columns))) if self.columns[i].min_width == 0]
+        order += [i for i, c in enumerate(self.columns) if c.min_width]
+        for i in order:
+            if flex >= self.FLEX_MIN:
+                break
+            c = self.columns[i]
+            if c.width is None or c.min_width is None:
+                continue
+            if c.min_width == 0:
+                flex += widths[i] + 2
+                widths[i] = 0
+            else:
+                give = min(widths[i] - c.min_width, self.FLEX_MIN - flex)
+                widths[i] -= give
+                flex += give
+        flex = max(6, flex)
+        return [w if c.width is not None else flex for c, w in zip(self.columns, widths, strict=True)]
 
     def _line(self, cells: Sequence[Any], width: int, style: Style) -> Strip:
         out = Text(no_wrap=True, overflow="crop", style=style)
         for column, w, cell in zip(self.columns, self._widths(width), cells, strict=False):
+            if w == 0 and column.min_width == 0:
+                continue
             text = cell if isinstance(cell, Text) else Text(str(cell))
             text = text.copy()
             text.truncate(w, overflow="ellipsis")
