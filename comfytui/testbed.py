@@ -65,7 +65,7 @@ def _run(cmd: list[str], say: Say) -> None:
         line = line.rstrip()
         if not line or line.startswith("WARNING: Location"):
             continue
-        tail = (tail + [line])[-30:]
+        tail = [*tail, line][-30:]
         if line.startswith(("Collecting", "Installing", "Successfully", "ERROR")):
             say("  " + line[:140])
     if proc.wait() != 0:
@@ -191,11 +191,10 @@ class ComfyServer:
         self._prepare()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
         env.pop("PYTHONPATH", None)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self.command(), cwd=comfyui_dir(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(), cwd=comfyui_dir(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         self.wait_ready(timeout)
         return self
 
