@@ -19,6 +19,7 @@ APP_BINDINGS: list[BindingType] = [
 ]
 
 QUEUE_BINDINGS: list[BindingType] = [
+    Binding("enter", "open_detail", "Details", id="queue.open", show=False),
     Binding("delete,d", "delete_pending", "Delete", id="queue.delete"),
     Binding("f", "move_to_front", "To front", id="queue.front"),
     Binding("C", "clear_pending", "Clear all", id="queue.clear", key_display="shift+c"),

@@ -143,6 +143,11 @@ async def test_detail_view_shows_outputs_and_saves(
         await until(pilot, lambda: any(tmp_path.rglob("*.png")), 10)
         await pilot.press("escape")
         assert not isinstance(app.screen, DetailScreen)
+        # r re-runs the selected entry: a new prompt of this app with the same graph
+        before = len([v for v in app.state.history if v.title.startswith(title)])
+        await pilot.press("r")
+        count = lambda: len([v for v in app.state.history if v.title.startswith(title) and v.mine])  # noqa: E731
+        await until(pilot, lambda: count() > before, 30)
 
 
 async def test_delete_move_and_clear_pending(comfy_url: str, outsider: Outsider) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.widgets import DataTable
 
 from comfytui.ui import fmt
 from comfytui.ui.keymap import QUEUE_BINDINGS
@@ -80,6 +82,16 @@ class QueuePane(Pane):
             self.notify("Select a pending prompt to move", severity="warning")
             return
         self.dash.move_to_front(key)
+
+    @on(DataTable.RowSelected, "#queue-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_detail()
+
+    def action_open_detail(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.dash.open_detail(key)
 
     def action_clear_pending(self) -> None:
         self.dash.action_clear_pending()
