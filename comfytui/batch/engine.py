@@ -122,7 +122,9 @@ class BatchEngine:
         self.ended: set[str] = set()
         self.finalizing: set[str] = set()
         self.ready: dict[str, asyncio.Event] = {}
-        self.deaf: set[str] = set()  # in flight from an earlier session: its events go to that session's socket
+        self.deaf: set[str] = set()
+        self.t_start: dict[str, int | None] = {}
+        self.need_history: set[str] = set()  # in flight from an earlier session: its events go to that session's socket
         self.client_id = uuid.uuid4().hex
         self.outputs: dict[str, list[tuple[str, OutputFile]]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -287,27 +289,55 @@ class BatchEngine:
         index = self.by_pid[pid]
         if isinstance(ev, ExecutionStart):
             self.running = pid
-            self._set(index, status="running", started_at=_now())
+            item = self.items[index]
+            item.started_at = _now()  # journaled with the outcome (fewer writes on the hot path)
+            self.t_start[pid] = ev.timestamp
             self._emit("started", index=index, prompt_id=pid)
         elif isinstance(ev, Progress):
             self._emit("progress", index=index, prompt_id=pid, node=ev.node, value=ev.value, max=ev.max)
         elif isinstance(ev, Executed):
-            for img in (ev.output or {}).get("images") or []:
-                f = OutputFile.from_raw(img)
-                if f is not None:
-                    self.outputs.setdefault(pid, []).append((ev.node, f))
-        elif isinstance(ev, ExecutionSuccess | ExecutionError | ExecutionInterrupted):
-            if isinstance(ev, ExecutionSuccess) and self.outputs.get(pid):
-                # Journal what it made right away: if the server dies before we read its history, a resume
-                # downloads these files instead of running the prompt again.
-                outputs = [_output_dict(n, f) for n, f in self.outputs[pid]]
-                self._set(index, status="executed", outputs=outputs)
+            if ev.output is None:
+                self.need_history.add(pid)  # a cached output node: only the history lists its files
+            for f in _files_of(ev.output):
+                self.outputs.setdefault(pid, []).append((ev.node, f))
+        elif isinstance(ev, ExecutionSuccess):
             self._ended(pid, index)
-            self._spawn(self._finalize_when_ready(index, pid))
+            start = self.t_start.pop(pid, None)
+            exec_s = (ev.timestamp - start) / 1000.0 if ev.timestamp is not None and start is not None else None
+            if self.outputs.get(pid) and pid not in self.need_history and pid not in self.finalizing:
+                # Everything is known from the socket: journal it at once (a resume after a server death then
+                # downloads these files instead of running the prompt again) and download, no history needed.
+                outputs = [_output_dict(n, f) for n, f in _kept(self.outputs.pop(pid))]
+                self._set(
+                    index,
+                    status="executed",
+                    outputs=outputs,
+                    exec_seconds=exec_s,
+                    started_at=self.items[index].started_at,
+                    ended_at=_now(),
+                )
+                self.finalizing.add(pid)
+                self._spawn(self._download(index))
+            else:
+                self._spawn(self._finalize_when_ready(index, pid))
+        elif isinstance(ev, ExecutionError):
+            self._ended(pid, index)
+            self.finalizing.add(pid)
+            where = ev.node_type or ev.node_id or "?"
+            message = (ev.exception_message or ev.exception_type or "execution failed").strip().splitlines()
+            self._fail(index, f"{where}: {message[0] if message else 'execution failed'}")
+        elif isinstance(ev, ExecutionInterrupted):
+            self._ended(pid, index)
+            self.finalizing.add(pid)
+            if self._cancel:
+                self._set(index, status="cancelled", error="interrupted by Ctrl-C")
+            else:
+                self._fail(index, "interrupted on the server", status="interrupted")
         elif isinstance(ev, Executing) and ev.node is None:
             self._ended(pid, index)
-            self._ready(pid).set()  # sent after the history entry is written
-            self._spawn(self._finalize_when_ready(index, pid))
+            if pid not in self.finalizing or pid in self.ready:
+                self._ready(pid).set()  # sent after the history entry is written
+                self._spawn(self._finalize_when_ready(index, pid))
 
     def _ready(self, pid: str) -> asyncio.Event:
         ev = self.ready.get(pid)
@@ -334,7 +364,7 @@ class BatchEngine:
         if self.running == pid:
             self.running = None
         self.inflight.pop(pid, None)
-        self._set(index, ended_at=_now())
+        self.items[index].ended_at = _now()
         self._wake.set()
 
     async def _wait_connected(self) -> None:
@@ -412,7 +442,7 @@ class BatchEngine:
         self.accepted_any = True
         if result.node_errors:
             self._emit("warning", message=f"#{index}: part of the workflow failed validation")
-        self._set(index, status="queued" if item.status == "submitting" else item.status, number=result.number)
+        item.number = result.number
         self._emit("submitted", index=index, prompt_id=pid, seed=item.seed)
         return True
 
@@ -519,10 +549,15 @@ class BatchEngine:
             if outcome == "failed":
                 self._fail(index, _error_text(entry))
                 return
-            files = [(n, f) for n, _k, f in entry.files]
-            kept = [(n, f) for n, f in files if f.type == "output"] or files
-            outputs = [_output_dict(n, f) for n, f in kept]
-            self._set(index, status="executed", outputs=outputs, exec_seconds=entry.duration)
+            outputs = [_output_dict(n, f) for n, f in _kept([(n, f) for n, _k, f in entry.files])]
+            self._set(
+                index,
+                status="executed",
+                outputs=outputs,
+                exec_seconds=entry.duration,
+                started_at=item.started_at,
+                ended_at=item.ended_at,
+            )
         elif item.status != "executed":  # no history, and we never heard it succeed
             self._fail(index, "the server kept no record of this prompt")
             return
@@ -554,7 +589,10 @@ class BatchEngine:
                         if attempt == 5:
                             raise
                     await asyncio.sleep(backoff_delay(attempt, 2.0))
-            path = await asyncio.to_thread(write_atomic, self.out_dir, rel, data)
+            if len(data) < 1 << 20:  # small files: a thread hop costs more than the write
+                path = write_atomic(self.out_dir, rel, data)
+            else:
+                path = await asyncio.to_thread(write_atomic, self.out_dir, rel, data)
             return str(path.relative_to(self.out_dir.resolve()))
 
         try:
@@ -662,6 +700,22 @@ class BatchEngine:
         else:
             status = "failed"
         self.journal.set_run_status(self.run.id, status)
+
+
+def _files_of(output: dict[str, Any] | None) -> list[OutputFile]:
+    """Every file an ``executed`` output lists (images, gifs, audio, video...)."""
+    found = []
+    for values in (output or {}).values():
+        for v in values if isinstance(values, list) else []:
+            f = OutputFile.from_raw(v) if isinstance(v, dict) and "filename" in v else None
+            if f is not None:
+                found.append(f)
+    return found
+
+
+def _kept(files: list[tuple[str, OutputFile]]) -> list[tuple[str, OutputFile]]:
+    """The saved outputs; temp previews only when a workflow saves nothing."""
+    return [(n, f) for n, f in files if f.type == "output"] or files
 
 
 def _output_dict(node: str, f: OutputFile) -> dict[str, Any]:

@@ -105,13 +105,28 @@ def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-async def _connect(url: str, retries: int, reporter: Reporter | None = None) -> dict[str, Any]:
-    """``/object_info`` with retries and backoff; UserError (exit 3) when the server stays away."""
+async def _object_info(client: ComfyClient, classes: set[str] | None) -> dict[str, Any]:
+    """The catalogue entries of ``classes`` (one cheap request each, side by side), or all of it."""
+    if classes is None:
+        return await client.object_info()
+    if not classes:  # just make sure the server answers
+        await client.queue_remaining()
+        return {}
+    names = sorted(classes)
+    parts = await asyncio.gather(*(client.object_info(name) for name in names))
+    return {k: v for part in parts for k, v in part.items()}
+
+
+async def _connect(
+    url: str, retries: int, reporter: Reporter | None = None, classes: set[str] | None = None
+) -> dict[str, Any]:
+    """``/object_info`` (of ``classes`` only, when given) with retries and backoff; UserError (exit 3) when the
+    server stays away."""
     attempts = max(1, retries)
     async with ComfyClient(url, timeout=30) as client:
         for attempt in range(1, attempts + 1):
             try:
-                return await client.object_info()
+                return await _object_info(client, classes)
             except ServerUnreachable as exc:
                 if attempt == attempts:
                     raise UserError(
@@ -163,7 +178,8 @@ async def _plan_new_run(args: argparse.Namespace, reporter: Reporter) -> tuple[J
     seed = parse_seed_spec(args.seed) if args.seed is not None else None
     prompts = read_prompts(args.prompts) if args.prompts is not None else None
     wf, needs_conversion = _load_workflow(args)
-    info = ObjectInfo(await _connect(args.server, args.retries, reporter))
+    classes = None if needs_conversion else {wf.class_type(nid) for nid in wf.node_ids()}
+    info = ObjectInfo(await _connect(args.server, args.retries, reporter, classes))
     try:
         if needs_conversion:
             wf, notes = load_any(Path(args.workflow), info)
@@ -240,7 +256,7 @@ async def _main(args: argparse.Namespace) -> int:
         if args.resume:
             journal, run, url = _resume_target(args)
             _check_options(args)
-            await _connect(url, args.retries, reporter)
+            await _connect(url, args.retries, reporter, classes=set())
         else:
             journal, run = await _plan_new_run(args, reporter)
             url = args.server
