@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Log
 from textual.worker import Worker, WorkerState
 
 from comfytui.ui.commands import DashboardCommands
-from comfytui.ui.keymap import APP_BINDINGS
+from comfytui.ui.keymap import APP_BINDINGS, user_keymap
 from comfytui.ui.screens.confirm import ConfirmScreen
 from comfytui.ui.screens.detail import DetailScreen
 from comfytui.ui.screens.help import HelpScreen
@@ -120,6 +120,9 @@ class ComfyTUIApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        keymap = user_keymap()
+        if keymap:
+            self.set_keymap(keymap)
         self.flush()
         self.set_interval(1.0, self._tick, name="tick")
         if self.session is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 from textual.binding import Binding, BindingType
 
 APP_BINDINGS: list[BindingType] = [
@@ -54,3 +58,15 @@ SECTIONS: list[tuple[str, list[BindingType]]] = [
     ("Prompt details", DETAIL_BINDINGS),
     ("Log pane (5)", LOG_BINDINGS),
 ]
+
+
+def user_keymap() -> dict[str, str]:
+    """Overrides from the JSON file named by $COMFYTUI_KEYMAP: {"binding id": "key[,key]"}; {} if none or invalid."""
+    path = os.environ.get("COMFYTUI_KEYMAP")
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

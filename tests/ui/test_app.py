@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 from textual.command import CommandPalette
 
@@ -135,3 +136,13 @@ def test_history_matches() -> None:
     assert view is not None
     assert matches(view, "storm FAILED") and not matches(view, "storm success")
     assert HistoryPane.number == 4
+
+
+async def test_user_keymap_remaps_by_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keymap = tmp_path / "keys.json"
+    keymap.write_text(json.dumps({"app.help": "f1"}))
+    monkeypatch.setenv("COMFYTUI_KEYMAP", str(keymap))
+    app = fixed_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)

@@ -117,8 +117,6 @@ class ProgressPane(Pane):
                 elapsed=(now - started) if started else None,
             )
         )
-        frame = state.previews.get(pid) if pid else None
-        if frame is None and state.previews and view is not None and not view.mine:
-            frame = state.previews.get(None)  # type: ignore[call-overload]
+        frame = state.preview_for(pid)  # broadcast frames (prompts without a client id) are filed under the running one
         preview.show(frame.image if frame is not None else None)
         self.set_count(fmt.short_id(pid or ""))
