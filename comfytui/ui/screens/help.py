@@ -51,8 +51,8 @@ class HelpScreen(ModalScreen[None]):
                 Text(
                     "ctrl+p opens the command palette with every action. Prompts marked 'other' were submitted by "
                     "another client: the server sends their per-node events only to that client, so this app shows "
-                    "what /queue and /history tell (plus broadcast progress). Remap any key by its id with a JSON file named "
-                    "by $COMFYTUI_KEYMAP, e.g. {\"app.help\": \"f1\"}.",
+                    "what /queue and /history tell (plus broadcast progress). Remap any key by its id with a JSON "
+                    "file named by $COMFYTUI_KEYMAP, e.g. {\"app.help\": \"f1\"}.",
                     style="dim",
                 )
             )
