@@ -98,6 +98,7 @@ class NumberInput(Input):
             type="integer" if integer else "number",
             validators=[SpecValidator(spec, 0 if integer else 0.0)],
             validate_on=["changed", "submitted"],
+            compact=True,
             id=id,
         )
         self.spec = spec
@@ -265,7 +266,7 @@ class InputRow(Vertical):
         if event.select.has_class("seed-mode"):
             mode = str(event.value)
             if mode in SEED_MODES and mode != self.field.seed_mode:
-                self.post_message(SeedModeChanged(self.node_id, self.input_name, mode))  # type: ignore[arg-type]
+                self.post_message(SeedModeChanged(self.node_id, self.input_name, mode))
             return
         if event.value != self.field.value:
             self.post_message(FieldEdited(self.node_id, self.input_name, value=event.value))
