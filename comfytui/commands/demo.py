@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="start a local ComfyUI with tiny demo models and open the dashboard on it")
     p.add_argument("--server-only", action="store_true", help="only run the server until Ctrl-C")
     p.add_argument("--port", type=int, default=None, help="port for the server (default: a free one)")
-    p.add_argument("--idle", action="store_true", help="do not queue demo prompts at start")
+    p.add_argument("--idle", action="store_true", help="do not keep queueing demo prompts")
     p.set_defaults(func=run)
 
 
@@ -40,30 +40,42 @@ def demo_workflow() -> dict[str, Any]:
     return dict(json.loads((WORKFLOWS_DIR / "tiny_txt2img.json").read_text()))
 
 
-def queue_demo_prompts(url: str, count: int = 4, delay: float = 1.5) -> None:
-    """Submit a few tiny prompts as another client would (so the dashboard has something to show)."""
+def demo_prompt(i: int) -> dict[str, Any]:
+    """The i-th demo prompt: a new seed and text, big enough to watch it sample."""
+    graph = demo_workflow()
+    for node in graph.values():
+        if node.get("class_type") == "KSampler":
+            node["inputs"].update(seed=random.randrange(2**32), steps=40)
+        if node.get("class_type") == "EmptyLatentImage":
+            node["inputs"].update(width=384, height=384)
+    positive = graph.get("2", {}).get("inputs", {})
+    if "text" in positive:
+        positive["text"] = DEMO_PROMPTS[i % len(DEMO_PROMPTS)]
+    return graph
+
+
+def queue_demo_prompts(url: str, stop: threading.Event, interval: float = 4.0, max_queued: int = 3) -> None:
+    """Keep submitting tiny prompts as other clients would, so the dashboard always has something to show.
+
+    Every other one goes without a client id, as many scripts do: ComfyUI then broadcasts its progress and
+    previews, so the dashboard shows them live; for the rest it knows only the queue and history."""
     import httpx
 
     client_id = "comfytui-demo-" + uuid.uuid4().hex[:8]
-    try:
-        base = demo_workflow()
-    except (OSError, ValueError):
-        return
+    i = 0
     with httpx.Client(base_url=url, timeout=10) as http:
-        for i in range(count):
-            graph = json.loads(json.dumps(base))
-            for node in graph.values():
-                if node.get("class_type") == "KSampler":
-                    node["inputs"]["seed"] = random.randrange(2**32)
-                    node["inputs"]["steps"] = 30
-            positive = graph.get("2", {}).get("inputs", {})
-            if "text" in positive:
-                positive["text"] = DEMO_PROMPTS[i % len(DEMO_PROMPTS)]
+        while not stop.is_set():
             try:
-                http.post("/prompt", json={"prompt": graph, "client_id": client_id})
-            except httpx.HTTPError:
-                return
-            time.sleep(delay)
+                remaining = http.get("/prompt").json()["exec_info"]["queue_remaining"]
+                if remaining < max_queued:
+                    body: dict[str, Any] = {"prompt": demo_prompt(i)}
+                    if i % 2 == 0:
+                        body["client_id"] = client_id
+                    http.post("/prompt", json=body)
+                    i += 1
+            except (httpx.HTTPError, OSError, ValueError, KeyError):
+                pass
+            stop.wait(interval)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,11 +102,15 @@ def run(args: argparse.Namespace) -> int:
             while server.proc is not None and server.proc.poll() is None:
                 time.sleep(0.5)
             return 0
+        stop = threading.Event()
         if not args.idle:
-            threading.Thread(target=queue_demo_prompts, args=(server.url,), daemon=True).start()
+            threading.Thread(target=queue_demo_prompts, args=(server.url, stop), daemon=True).start()
         from comfytui.ui.app import run_dashboard
 
-        return run_dashboard(server.url)
+        try:
+            return run_dashboard(server.url)
+        finally:
+            stop.set()
     except KeyboardInterrupt:
         return 0
     finally:
