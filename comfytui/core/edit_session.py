@@ -9,6 +9,7 @@ node and an input so the editor can show it next to that input.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,10 +36,41 @@ def _fmt(value: Any) -> str:
     return json.dumps(value)
 
 
+def _parse_typed(spec: InputSpec, text: str) -> Any:
+    """Text → a value of the input's type, without the bounds/choices check (``validate`` does that)."""
+    kind, s = spec.kind, text.strip()
+    if kind == "INT":
+        try:
+            return int(s.replace("_", ""))
+        except ValueError:
+            try:
+                f = float(s)
+            except ValueError:
+                raise ValueError(f"expected an integer, got {text!r}") from None
+            if not (math.isfinite(f) and f.is_integer()):
+                raise ValueError(f"expected an integer, got {text!r}") from None
+            return int(f)
+    if kind == "FLOAT":
+        try:
+            f = float(s)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(f):
+            raise ValueError(f"expected a finite number, got {text!r}")
+        return f
+    if kind == "COMBO":
+        return spec._combo_member(text)
+    return spec.coerce(text)  # STRING, BOOLEAN: no bounds to tell apart
+
+
 def parse_value(spec: InputSpec | None, text: str, current: Any) -> Any:
-    """The value typed as ``text`` for an input; ``ValueError`` with a short reason when it is not acceptable."""
+    """The value typed as ``text`` (its type only); ``ValueError`` when the text is not a value of that type.
+
+    Bounds and choices are not checked here: an out-of-range number is still a value, kept in the graph and
+    reported by :meth:`EditSession.check` (and the server judges it if sent anyway).
+    """
     if spec is not None and spec.kind != "LINK":
-        return spec.coerce(text)
+        return _parse_typed(spec, text)
     if isinstance(current, str):
         return text
     s = text.strip()
@@ -86,7 +118,8 @@ class Field:
     problems: tuple[str, ...] = ()
     warning: str | None = None
     seed_mode: SeedMode | None = None
-    text_error: str | None = None  # what the user typed and why it does not parse
+    text_error: str | None = None  # why the typed text does not parse
+    typed: str | None = None  # the unparsable text itself (shown instead of the value)
 
     @property
     def kind(self) -> str:
@@ -108,8 +141,8 @@ class Field:
         return isinstance(self.value, str) and ("\n" in self.value or self.name in ("text", "prompt"))
 
     def text(self) -> str:
-        """The value as it is typed into a text field."""
-        return _fmt(self.value)
+        """The value as it is typed into a text field (or the unparsable text the user left there)."""
+        return self.typed if self.typed is not None else _fmt(self.value)
 
     def original_text(self) -> str:
         return "(not in the file)" if self.original is None else _fmt(self.original)
@@ -156,6 +189,7 @@ class EditSession:
         self.notes = list(notes)
         self.seed_modes: dict[tuple[str, str], SeedMode] = {k: "fixed" for k in workflow.seed_inputs(info)}
         self.text_errors: dict[tuple[str, str], str] = {}
+        self.typed: dict[tuple[str, str], str] = {}
         self.server_problems: dict[Key, list[str]] = {}
         self.server_message: str | None = None
 
@@ -195,6 +229,7 @@ class EditSession:
                     warning=step_warning(spec, value),
                     seed_mode=self.seed_modes.get(key),
                     text_error=self.text_errors.get(key),
+                    typed=self.typed.get(key),
                 )
             )
         return out
@@ -246,20 +281,26 @@ class EditSession:
         """Set an input to a (typed) value; clears a parse error and the server's complaint about it."""
         self.current = self.current.with_input(node_id, name, value)
         self.text_errors.pop((node_id, name), None)
+        self.typed.pop((node_id, name), None)
         self.server_problems.pop((node_id, name), None)
 
     def set_text(self, node_id: str, name: str, text: str) -> str | None:
-        """Set an input from typed text; returns why it is not acceptable (the value is then left as it was)."""
+        """Set an input from typed text; returns what is wrong with it, if anything.
+
+        Text that is not a value of the input's type is kept aside (the graph keeps the last good value); a value
+        of the right type outside the bounds or choices is set, and reported.
+        """
         spec = self.spec(node_id, name)
         current = self.current.inputs(node_id).get(name)
         try:
             value = parse_value(spec, text, current)
         except ValueError as exc:
             self.text_errors[(node_id, name)] = str(exc)
+            self.typed[(node_id, name)] = text
             self.server_problems.pop((node_id, name), None)
             return str(exc)
         self.set_value(node_id, name, value)
-        return None
+        return spec.validate(value) if spec is not None else None
 
     def revert(self, node_id: str, name: str) -> None:
         """Back to the file's value."""
@@ -344,6 +385,7 @@ class EditSession:
             self.current = self.current.with_inputs(changes)
             for nid, name, _ in changes:
                 self.text_errors.pop((nid, name), None)
+                self.typed.pop((nid, name), None)
         return changes
 
     def save(self, path: Path, *, overwrite: bool = False) -> Path:

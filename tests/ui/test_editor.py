@@ -78,7 +78,7 @@ async def open_at(pilot: Any, backend: FakeBackend, path: Path, node: str | None
 async def select_node(pilot: Any, screen: EditorScreen, node: str) -> None:
     nodes = screen.query_one("#editor-nodes", OptionList)
     nodes.highlighted = nodes.get_option_index(node)
-    await until(pilot, lambda: screen.node_id == node and bool(screen.query(InputRow) or True))
+    await until(pilot, lambda: screen.shown_node == node)
     await pilot.pause()
 
 

@@ -199,3 +199,11 @@ def test_parse_value_without_spec() -> None:
     assert parse_value(None, "true", False) is True
     with pytest.raises(ValueError):
         parse_value(None, "x", 1.5)
+
+
+def test_out_of_range_values_stay_in_the_graph_unparsable_text_does_not(session: EditSession) -> None:
+    assert session.set_text("5", "steps", "0") == "0 is smaller than the minimum 1"
+    assert session.prompt()["5"]["inputs"]["steps"] == 0  # sent as is if the user insists; the server judges
+    session.set_text("5", "cfg", "seven")
+    cfg = next(f for f in session.fields("5") if f.name == "cfg")
+    assert cfg.text() == "seven" and cfg.value == 7 and cfg.text_error == "expected a number, got 'seven'"

@@ -93,6 +93,7 @@ class EditorScreen(Screen[None]):
         self.prompt_id = prompt_id
         self.session: EditSession | None = session
         self.node_id: str | None = None
+        self.shown_node: str | None = None  # the node whose form is mounted
         self.status_text = Text()
         self.last_result: str | None = None  # prompt id of the last accepted submission
         self.error: str | None = None  # why the last open failed
@@ -219,6 +220,7 @@ class EditorScreen(Screen[None]):
         self.node_id = node_id
         self._showing += 1
         ticket = self._showing
+        self.shown_node = None
         form = self.query_one("#editor-form", VerticalScroll)
         await form.remove_children(".input-row, .link-row")
         if ticket != self._showing:  # another node was picked meanwhile
@@ -228,6 +230,8 @@ class EditorScreen(Screen[None]):
         widgets += [LinkRow(f) for f in s.link_fields(node_id)]
         await form.mount_all(widgets)
         form.scroll_home(animate=False)
+        if ticket == self._showing:
+            self.shown_node = node_id
 
     def _node_head(self) -> None:
         s, nid = self.session, self.node_id

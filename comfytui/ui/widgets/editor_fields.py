@@ -77,10 +77,11 @@ class SpecValidator(Validator):
 
     def validate(self, value: str) -> ValidationResult:
         try:
-            parse_value(self.spec, value, self.current)
+            typed = parse_value(self.spec, value, self.current)
         except ValueError as exc:
             return self.failure(str(exc))
-        return self.success()
+        problem = self.spec.validate(typed) if self.spec is not None else None
+        return self.failure(problem) if problem else self.success()
 
 
 class NumberInput(Input):
