@@ -105,14 +105,14 @@ class BatchEngine:
         server_url: str,
         options: EngineOptions | None = None,
         reporter: Reporter | None = None,
-        client_factory: Callable[[str, str], ComfyClient] | None = None,
+        client: ComfyClient | None = None,
     ) -> None:
         self.journal = journal
         self.run = run
         self.url = server_url
         self.opts = options or EngineOptions()
         self.reporter: Reporter = reporter or NullReporter()
-        self._client_factory = client_factory or (lambda url, cid: ComfyClient(url, client_id=cid, timeout=30))
+        self._given_client = client  # shared with the caller (who closes it); else the engine makes its own
         self.out_dir = Path(run.out_dir)
         self.items: dict[int, ItemRecord] = {}
         self.by_pid: dict[str, int] = {}
@@ -124,7 +124,8 @@ class BatchEngine:
         self.ready: dict[str, asyncio.Event] = {}
         self.deaf: set[str] = set()
         self.t_start: dict[str, int | None] = {}
-        self.need_history: set[str] = set()  # in flight from an earlier session: its events go to that session's socket
+        self.need_history: set[str] = set()
+        self.partial: dict[int, str] = {}  # in flight from an earlier session: its events go to that session's socket
         self.client_id = uuid.uuid4().hex
         self.outputs: dict[str, list[tuple[str, OutputFile]]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -154,7 +155,8 @@ class BatchEngine:
         self._done_at_start = self.done_count
         self._resumed = any(i.attempts for i in self.items.values())
         self.outcome.total = len(self.items)
-        client = self.client = self._client_factory(self.url, self.client_id)
+        client = self.client = self._given_client or ComfyClient(self.url, timeout=30)
+        client.client_id = self.client_id  # this session's own id: the socket below gets its events
         stream = EventStream(self.url, self.client_id, auth=client.auth, max_backoff=2.0)
         listener = asyncio.create_task(self._listen(stream))
         restore = self._install_sigint()
@@ -177,7 +179,8 @@ class BatchEngine:
                 await listener
             for task in list(self.tasks):
                 task.cancel()
-            await client.aclose()
+            if self._given_client is None:
+                await client.aclose()
         if self.outcome.rejected is None:
             self._announce()
         self._finish(time.monotonic() - started)
@@ -263,7 +266,11 @@ class BatchEngine:
 
     async def _listen(self, stream: EventStream) -> None:
         async for ev in stream:
-            self._on_event(ev)
+            try:
+                self._on_event(ev)
+            except Exception as exc:  # a bug or a journal failure must not silence the stream
+                self._emit("warning", message=f"could not handle {type(ev).__name__}: {exc}")
+                self._need_reconcile = True
 
     def _on_event(self, ev: Event) -> None:
         if isinstance(ev, Connected):
@@ -441,7 +448,9 @@ class BatchEngine:
         self.todo.popleft()
         self.accepted_any = True
         if result.node_errors:
-            self._emit("warning", message=f"#{index}: part of the workflow failed validation")
+            nodes = ", ".join(sorted(result.node_errors))
+            self.partial[index] = f"part of the workflow failed validation (nodes {nodes}); only the rest ran"
+            self._emit("warning", message=f"#{index}: {self.partial[index]}")
         item.number = result.number
         self._emit("submitted", index=index, prompt_id=pid, seed=item.seed)
         return True
@@ -601,6 +610,10 @@ class BatchEngine:
             self.failures[index] = f"download failed: {exc}"
             self._emit("failed", index=index, prompt_id=item.prompt_id, error=self.failures[index])
             return  # stays "executed": --resume downloads it again
+        if index in self.partial:  # it ran, but not all of it: not a success
+            self._set(index, files=files)
+            self._fail(index, self.partial[index])
+            return
         self._set(index, status="done", files=files, error=None)
         self.done_count += 1
         self._emit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import sys
@@ -90,15 +91,17 @@ def main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_main(args))
     except UserError as exc:
-        _error(str(exc))
-        return exc.code
+        return _error(args, str(exc), exc.code)
     except (JournalError, PlanError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+        return _error(args, str(exc), EXIT_USAGE)
 
 
-def _error(message: str) -> None:
+def _error(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr (and, with --json, an ``error`` event on stdout); returns the exit code."""
     print(f"comfytui run: error: {message}", file=sys.stderr, flush=True)
+    if getattr(args, "json", False):
+        print(json.dumps({"event": "error", "time": round(time.time(), 3), "message": message, "exit_code": code}))
+    return code
 
 
 def _new_run_id() -> str:
@@ -118,28 +121,27 @@ async def _object_info(client: ComfyClient, classes: set[str] | None) -> dict[st
 
 
 async def _connect(
-    url: str, retries: int, reporter: Reporter | None = None, classes: set[str] | None = None
+    client: ComfyClient, retries: int, reporter: Reporter | None = None, classes: set[str] | None = None
 ) -> dict[str, Any]:
     """``/object_info`` (of ``classes`` only, when given) with retries and backoff; UserError (exit 3) when the
     server stays away."""
     attempts = max(1, retries)
-    async with ComfyClient(url, timeout=30) as client:
-        for attempt in range(1, attempts + 1):
-            try:
-                return await _object_info(client, classes)
-            except ServerUnreachable as exc:
-                if attempt == attempts:
-                    raise UserError(
-                        f"cannot reach ComfyUI at {redact_url(client.base_url)} ({exc.reason}) after {attempts} "
-                        f"attempt{'s' if attempts > 1 else ''}",
-                        EXIT_UNREACHABLE,
-                    ) from None
-                delay = backoff_delay(attempt, 8.0, base=0.5)
-                if reporter is not None:
-                    reporter.event("warning", message=f"server unreachable, retrying in {delay:.1f}s")
-                await asyncio.sleep(delay)
-            except ComfyError as exc:
-                raise UserError(f"the server answered badly: {exc}", EXIT_UNREACHABLE) from None
+    for attempt in range(1, attempts + 1):
+        try:
+            return await _object_info(client, classes)
+        except ServerUnreachable as exc:
+            if attempt == attempts:
+                raise UserError(
+                    f"cannot reach ComfyUI at {redact_url(client.base_url)} ({exc.reason}) after {attempts} "
+                    f"attempt{'s' if attempts > 1 else ''}",
+                    EXIT_UNREACHABLE,
+                ) from None
+            delay = backoff_delay(attempt, 8.0, base=0.5)
+            if reporter is not None:
+                reporter.event("warning", message=f"server unreachable, retrying in {delay:.1f}s")
+            await asyncio.sleep(delay)
+        except ComfyError as exc:
+            raise UserError(f"the server answered badly: {exc}", EXIT_UNREACHABLE) from None
     raise AssertionError("unreachable")
 
 
@@ -168,7 +170,7 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UserError(str(exc)) from None
 
 
-async def _plan_new_run(args: argparse.Namespace, reporter: Reporter) -> tuple[Journal, RunRecord]:
+async def _plan_new_run(args: argparse.Namespace, client: ComfyClient, reporter: Reporter) -> tuple[Journal, RunRecord]:
     from comfytui.core.object_info import ObjectInfo
     from comfytui.core.workflow import WorkflowError, load_any
 
@@ -179,7 +181,7 @@ async def _plan_new_run(args: argparse.Namespace, reporter: Reporter) -> tuple[J
     prompts = read_prompts(args.prompts) if args.prompts is not None else None
     wf, needs_conversion = _load_workflow(args)
     classes = None if needs_conversion else {wf.class_type(nid) for nid in wf.node_ids()}
-    info = ObjectInfo(await _connect(args.server, args.retries, reporter, classes))
+    info = ObjectInfo(await _connect(client, args.retries, reporter, classes))
     try:
         if needs_conversion:
             wf, notes = load_any(Path(args.workflow), info)
@@ -250,16 +252,26 @@ def _resume_target(args: argparse.Namespace) -> tuple[Journal, RunRecord, str]:
     return journal, run, url
 
 
+def _client(url: str) -> ComfyClient:
+    try:
+        return ComfyClient(url, timeout=30)
+    except Exception as exc:  # httpx refuses some URLs at construction
+        raise UserError(f"bad server URL {redact_url(url)!r}: {exc}") from None
+
+
 async def _main(args: argparse.Namespace) -> int:
     reporter = make_reporter(args.json)
+    client: ComfyClient | None = None
     try:
         if args.resume:
             journal, run, url = _resume_target(args)
             _check_options(args)
-            await _connect(url, args.retries, reporter, classes=set())
+            client = _client(url)
+            await _connect(client, args.retries, reporter, classes=set())
         else:
-            journal, run = await _plan_new_run(args, reporter)
             url = args.server
+            client = _client(url)
+            journal, run = await _plan_new_run(args, client, reporter)
         with journal:
             options = EngineOptions(
                 window=args.window,
@@ -268,7 +280,7 @@ async def _main(args: argparse.Namespace) -> int:
                 api_key=os.environ.get(API_KEY_ENV) or None,
                 name_template=run.name_template or DEFAULT_TEMPLATE,
             )
-            engine = BatchEngine(journal, run, url, options, reporter)
+            engine = BatchEngine(journal, run, url, options, reporter, client)
             outcome = await engine.execute()
             run = journal.get_run(run.id)
             items = journal.items(run.id)
@@ -279,6 +291,8 @@ async def _main(args: argparse.Namespace) -> int:
             return _report(args, reporter, run, outcome, manifest)
     finally:
         reporter.close()
+        if client is not None:
+            await client.aclose()
 
 
 def _report(args: argparse.Namespace, reporter: Reporter, run: RunRecord, o: RunOutcome, manifest: Path) -> int:

@@ -159,9 +159,18 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the run journal {self.path}: {exc}") from exc
         try:
             yield self._db
+        except sqlite3.IntegrityError as exc:
+            self._db.execute("ROLLBACK")
+            raise JournalError(f"the run journal already has this run: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot write the run journal {self.path}: {exc}") from exc
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -253,7 +262,10 @@ class Journal:
             sets.append(f"{col}=?")
             values.append(json.dumps(redact(v)) if attr in _JSON_ITEM_FIELDS else v)
         values += [run_id, index]
-        self._db.execute(f"UPDATE items SET {', '.join(sets)} WHERE run_id=? AND idx=?", values)
+        try:
+            self._db.execute(f"UPDATE items SET {', '.join(sets)} WHERE run_id=? AND idx=?", values)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the run journal {self.path}: {exc}") from exc
 
     def find_prompt(self, prompt_id: str) -> tuple[str, int] | None:
         """``(run_id, index)`` of the item that used this prompt id."""

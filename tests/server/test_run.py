@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,22 @@ def test_prompts_file_with_json_events(comfy_url: str, tmp_path: Path, capsys: p
         graph = png_prompt(run_dir / f"{i}-{seed}.png")
         assert (graph["2"]["inputs"]["text"], graph["5"]["inputs"]["seed"]) == (text, seed)
     assert err == ""
+
+
+def test_api_key_is_never_printed_or_saved(
+    comfy_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-comfytui-test-" + uuid.uuid4().hex
+    monkeypatch.setenv("COMFYTUI_API_KEY", key)
+    rc, out, err = run_cli(
+        capsys, "run", WF, "--server", comfy_url, "--out", str(tmp_path / "out"), "--json", "--set", "KSampler.steps=2"
+    )
+    assert rc == 0, err
+    assert key not in out + err
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in written) and any(p.suffix == ".sqlite3" for p in written)
+    for p in written:
+        assert key.encode() not in p.read_bytes(), p
 
 
 def test_ui_format_is_converted_with_a_note(comfy_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
