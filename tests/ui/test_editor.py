@@ -278,6 +278,10 @@ async def test_prompt_from_history_opens_with_its_extra_data() -> None:
         await pilot.press("ctrl+r")
         await until(pilot, lambda: bool(backend.sent))
         assert backend.sent[0][2] == {"extra_pnginfo": {"workflow": {}}}
+        screen.session.set_value("5", "steps", 4)  # edited: the page's workflow no longer matches, not sent
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: len(backend.sent) == 2)
+        assert backend.sent[1][2] == {}
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(pilot.app.screen, EditorScreen))
 

@@ -45,7 +45,7 @@ EDITOR_BINDINGS: list[BindingType] = [
     Binding("ctrl+r", "submit(False)", "Submit", id="editor.submit"),
     Binding("ctrl+b", "submit(True)", "Submit to front", id="editor.submit_front"),
     Binding("ctrl+l", "check", "Check", id="editor.check"),
-    Binding("ctrl+g", "next_problem", "Next problem", id="editor.next_problem"),
+    Binding("ctrl+g", "next_problem", "Next problem", id="editor.next_problem", show=False),
     Binding("ctrl+s", "save", "Save as", id="editor.save"),
     Binding("ctrl+o", "open", "Open", id="editor.open"),
 ]
@@ -162,7 +162,8 @@ class EditorScreen(Screen[None]):
         nodes = self.query_one("#editor-nodes", OptionList)
         nodes.clear_options()
         nodes.add_options([Option(self._node_label(nid), id=nid) for nid, _t, _c in session.nodes()])
-        first = next((nid for nid, _t, _c in session.nodes() if session.fields(nid)), None)
+        texts = session.current.text_inputs(session.info)
+        first = texts[0][0] if texts else next((nid for nid, _t, _c in session.nodes() if session.fields(nid)), None)
         ids = [nid for nid, _t, _c in session.nodes()]
         if ids:
             nodes.highlighted = ids.index(first) if first in ids else 0
@@ -408,7 +409,10 @@ class EditorScreen(Screen[None]):
             return
         self._status(Text("Submitting…", style="dim"))
         try:
-            result = await self.backend.submit(s.prompt(), front=front, extra_data=dict(s.extra_data))
+            extra = dict(s.extra_data)
+            if s.changes():
+                extra.pop("extra_pnginfo", None)  # the page's workflow no longer matches the graph
+            result = await self.backend.submit(s.prompt(), front=front, extra_data=extra)
         except PromptRejected as exc:
             s.apply_rejection(exc.node_errors, exc.error)
             self._refresh_all()
