@@ -82,7 +82,7 @@ class OpenFileScreen(ModalScreen[Path | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="open.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="open.cancel", key_display="esc"),
         Binding("down", "to_list", "List", show=False, id="open.list"),
     ]
 
