@@ -26,7 +26,7 @@ from comfytui.config import add_recent, without_secrets
 from comfytui.core.edit_session import EditSession
 from comfytui.core.workflow import Workflow, WorkflowError
 from comfytui.ui.screens.open_workflow import OpenFileScreen, SavePathScreen, image_candidates
-from comfytui.ui.widgets.editor_backend import SERVER_EXTRA, EditorBackend
+from comfytui.ui.widgets.editor_backend import SERVER_EXTRA, EditorBackend, SessionBackend
 from comfytui.ui.widgets.editor_fields import (
     FieldEdited,
     InputRow,
@@ -38,7 +38,7 @@ from comfytui.ui.widgets.editor_fields import (
 if TYPE_CHECKING:
     from textual.app import App
 
-__all__ = ["EDITOR_BINDINGS", "EditorScreen", "open_editor", "open_editor_for_prompt"]
+__all__ = ["EDITOR_BINDINGS", "EditorScreen", "open_editor", "open_editor_for_prompt", "session_backend"]
 
 EDITOR_BINDINGS: list[BindingType] = [
     Binding("escape,q", "back", "Back", id="editor.back", key_display="esc"),
@@ -479,19 +479,28 @@ def _order(session: EditSession, node_id: str) -> int:
 
 def _backend_of(app: App[Any]) -> EditorBackend | None:
     """The app's editor backend: ``app.editor_backend`` if set, else one over its LiveSession."""
-    backend = getattr(app, "editor_backend", None)
+    backend: EditorBackend | None = getattr(app, "editor_backend", None)
     if backend is not None:
+        return backend
+    backend = session_backend(app)
+    if backend is None:
+        app.notify("Not connected to a server: the editor needs one", severity="warning")
+    return backend
+
+
+def session_backend(app: App[Any]) -> SessionBackend | None:
+    """The app's ``SessionBackend`` (made on first use, with the configured API key); None without a session."""
+    backend = getattr(app, "editor_backend", None)
+    if isinstance(backend, SessionBackend):
         return backend
     session = getattr(app, "session", None)
     if session is None:
-        app.notify("Not connected to a server: the editor needs one", severity="warning")
         return None
     from comfytui.config import load_config_quietly
-    from comfytui.ui.widgets.editor_backend import SessionBackend
 
-    backend = SessionBackend(session, api_key=load_config_quietly().api_key)
-    app.editor_backend = backend  # type: ignore[attr-defined]
-    return backend
+    made = SessionBackend(session, api_key=load_config_quietly().api_key)
+    app.editor_backend = made  # type: ignore[attr-defined]
+    return made
 
 
 def open_editor(app: App[Any], path: Path | None = None) -> None:
