@@ -62,7 +62,7 @@ class EditorScreen(Screen[None]):
     #editor-title { height: 1; padding: 0 1; background: $panel; }
     #editor-body { height: 1fr; }
     #editor-nodes { width: 36; height: 1fr; border: none; border-right: solid $panel-lighten-2; }
-    #editor-form { width: 1fr; height: 1fr; padding: 0 1; }
+    #editor-form { width: 1fr; height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
     #editor-node-head { height: auto; margin-bottom: 1; }
     #editor-status { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     .input-row { height: auto; margin-bottom: 1; }
@@ -70,9 +70,10 @@ class EditorScreen(Screen[None]):
     .input-row .field-problems { height: auto; }
     .input-row .field-controls { height: auto; }
     .input-row Input { width: 1fr; max-width: 60; }
-    .input-row .field-controls Input { width: 40; }
+    .input-row .field-controls Input { width: 1fr; max-width: 40; }
+    .-narrow #editor-nodes { width: 26; }
     .input-row Select { width: 1fr; max-width: 60; }
-    .input-row .seed-mode { width: 24; margin-left: 1; }
+    .input-row .seed-mode { width: 22; margin-left: 1; }
     .input-row .field-upload { margin-left: 1; }
     .input-row TextArea { height: 5; width: 1fr; }
     .input-row.-changed .field-label { text-style: none; }
@@ -188,9 +189,15 @@ class EditorScreen(Screen[None]):
         text.append(title)
         if title != cls:
             text.append(f"  {cls}", style="dim")
-        text.truncate(NODE_LIST_WIDTH - 6, overflow="ellipsis")
-        text.no_wrap = True
+        text.truncate(self._label_width(), overflow="ellipsis")
         return text
+
+    def _label_width(self) -> int:
+        width = self.query_one("#editor-nodes", OptionList).scrollable_content_region.width
+        return width - 1 if width > 8 else NODE_LIST_WIDTH - 6
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refresh_nodes)
 
     def _refresh_nodes(self) -> None:
         s = self.session
