@@ -1,5 +1,8 @@
 """A batch of tiny prompts three ways: `comfytui run`, the polling script of the ComfyUI API tutorials, and the
 WebSocket-wait script — wall time of each against the server's own busy time (sum of execution times in history).
+The ratio wall / busy is the fair measure on a shared machine: background load slows the server for everyone, so
+raw wall times of runs made minutes apart are not comparable, but how much of the wall time the server spent
+working is. A fourth run queues everything at once with no client in the loop: the floor no client can beat.
 
 ``BENCH_BATCH_N`` sets the batch size (default 200); ``BENCH_BATCH_STEPS`` the sampler steps (default 4).
 """
@@ -168,22 +171,24 @@ def run() -> list[Row]:
             if name not in results or wall / busy < results[name][0] / results[name][1]:
                 results[name] = (wall, busy)
     wall, busy = results["comfytui"]
-    label = f"batch of {N} tiny prompts ({STEPS} steps, best of 2 where marked)"
+    mine = wall / busy - 1
+    label = f"{N} tiny prompts ({STEPS} steps)"
+
+    def measured(w: float, b: float) -> str:
+        return f"{w:.2f} s wall, server busy {b:.2f} s: **{w / b:.3f}×** busy"
+
     rows = [
         Row(
             f"{label}: `comfytui run` (best of 2)",
-            f"{wall:.2f} s wall = {wall / busy:.3f}× server busy ({busy:.2f} s)",
+            measured(wall, busy),
             f"target ≤ 1.05× busy: {'met' if wall / busy <= 1.05 else 'NOT met'}",
-        )
-    ]
-    fw, fb = results["floor"]
-    rows.append(
+        ),
         Row(
-            f"{label}: all queued at once (server floor, no downloads)",
-            f"{fw:.2f} s wall = {fw / fb:.3f}× server busy ({fb:.2f} s)",
-            f"`comfytui run` takes {wall / busy / (fw / fb):.3f}× the floor's ratio",
-        )
-    )
+            f"{label}: all queued at once, no downloads (the server's own floor)",
+            measured(*results["floor"]),
+            "what no client can beat (server overhead between prompts, its gc every 10 s)",
+        ),
+    ]
     for name, title in (
         ("websocket", "WebSocket-wait script (best of 2)"),
         ("polling", "polling script (/history every 1 s)"),
@@ -192,8 +197,8 @@ def run() -> list[Row]:
         rows.append(
             Row(
                 f"{label}: {title}",
-                f"{w:.2f} s wall = {w / b:.3f}× server busy ({b:.2f} s)",
-                f"`comfytui run` is {w / wall:.2f}× faster in wall time, {(w / b) / (wall / busy):.2f}× by busy ratio",
+                measured(w, b),
+                f"time beyond busy: `comfytui run` {100 * mine:.1f} % vs {100 * (w / b - 1):.1f} %",
             )
         )
     return rows

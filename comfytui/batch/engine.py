@@ -299,7 +299,7 @@ class BatchEngine:
             item = self.items[index]
             item.started_at = _now()  # journaled with the outcome (fewer writes on the hot path)
             self.t_start[pid] = ev.timestamp
-            self._emit("started", index=index, prompt_id=pid)
+            self._emit("started", index=index, prompt_id=pid, seed=item.seed)
         elif isinstance(ev, Progress):
             self._emit("progress", index=index, prompt_id=pid, node=ev.node, value=ev.value, max=ev.max)
         elif isinstance(ev, Executed):

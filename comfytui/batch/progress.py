@@ -136,7 +136,9 @@ class TtyReporter:
             p.console.print(f"[dim]output: {escape(str(data.get('out_dir')))}[/]", highlight=False)
         elif kind == "started":
             self.current_index = data.get("index")
-            p.update(self.current, description=f"#{data.get('index')}", completed=0, total=None, visible=True)
+            seed = data.get("seed")
+            label = f"#{data.get('index')}" + ("" if seed is None else f" seed {seed}")
+            p.update(self.current, description=label, completed=0, total=None, visible=True)
         elif kind == "progress":
             if data.get("index") == self.current_index:
                 p.update(self.current, completed=int(data.get("value", 0)), total=int(data.get("max", 0)) or None)

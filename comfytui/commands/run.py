@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from comfytui.batch.engine import BatchEngine, EngineOptions, RunOutcome
 from comfytui.batch.manifest import build_manifest, write_manifest
-from comfytui.batch.names import DEFAULT_TEMPLATE, check_template
+from comfytui.batch.names import DEFAULT_TEMPLATE, check_template, safe_component
 from comfytui.batch.plan import PlanError, find_prompt_input, parse_seed_spec, plan_batch, read_prompts
 from comfytui.batch.progress import Reporter, make_reporter
 from comfytui.client.errors import ComfyError, ServerUnreachable
 from comfytui.client.http import ComfyClient
 from comfytui.client.ws import backoff_delay
 from comfytui.store.journal import ItemRecord, Journal, JournalError, RunRecord
+from comfytui.store.paths import data_dir
 from comfytui.store.redact import redact_url
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_UNREACHABLE", "EXIT_USAGE", "register"]
@@ -48,6 +51,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Run a workflow (API or UI format) as a batch: every --prompts line × every seed × --count. Outputs go "
             "to OUT/<run>/ with manifest.json; the journal makes the run resumable (--resume RUN)."
+        ),
+        epilog=(
+            "environment: COMFYTUI_API_KEY (sent as extra_data.api_key_comfy_org, never printed or saved), "
+            "COMFYTUI_DATA_DIR (journal folder; default $XDG_DATA_HOME/comfytui). "
+            "exit status: 0 all prompts succeeded, 1 some failed, 2 bad input or workflow rejected, "
+            "3 server unreachable, 130 Ctrl-C (pending prompts removed from the queue)."
         ),
     )
     p.add_argument("workflow", nargs="?", help="workflow JSON file (API format, or UI format converted on the fly)")
@@ -252,6 +261,30 @@ def _resume_target(args: argparse.Namespace) -> tuple[Journal, RunRecord, str]:
     return journal, run, url
 
 
+@contextlib.contextmanager
+def _run_lock(run_id: str) -> Iterator[None]:
+    """Hold a lock on the run while it executes, so a second ``--resume`` of a live run is refused."""
+    import fcntl
+
+    folder = data_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{safe_component(run_id)}.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise UserError(f"run {run_id} is already running (pid {holder})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _client(url: str) -> ComfyClient:
     try:
         return ComfyClient(url, timeout=30)
@@ -263,16 +296,20 @@ async def _main(args: argparse.Namespace) -> int:
     reporter = make_reporter(args.json)
     client: ComfyClient | None = None
     try:
-        if args.resume:
-            journal, run, url = _resume_target(args)
-            _check_options(args)
-            client = _client(url)
-            await _connect(client, args.retries, reporter, classes=set())
-        else:
-            url = args.server
-            client = _client(url)
-            journal, run = await _plan_new_run(args, client, reporter)
-        with journal:
+        with contextlib.ExitStack() as stack:
+            if args.resume:
+                journal, run, url = _resume_target(args)
+                stack.enter_context(journal)
+                stack.enter_context(_run_lock(run.id))  # before anything else: one process per run
+                _check_options(args)
+                client = _client(url)
+                await _connect(client, args.retries, reporter, classes=set())
+            else:
+                url = args.server
+                client = _client(url)
+                journal, run = await _plan_new_run(args, client, reporter)
+                stack.enter_context(journal)
+                stack.enter_context(_run_lock(run.id))
             options = EngineOptions(
                 window=args.window,
                 downloads=args.downloads,

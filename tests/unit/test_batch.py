@@ -194,3 +194,30 @@ def test_manifest(tmp_path: Path) -> None:
     assert first["seed"] == 5 and first["inputs"] == {"2.text": "fox"} and first["submitted_at"].endswith("Z")
     assert data["items"][1]["error"] == "boom"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_live_run_cannot_be_resumed_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+
+    from comfytui import cli
+    from comfytui.store.journal import Journal
+
+    monkeypatch.setenv("COMFYTUI_DATA_DIR", str(tmp_path))
+    with Journal() as j:
+        j.create_run(
+            RunRecord(
+                id="20260101-000000-aaaa", workflow="w", server="http://x", client_id="c", out_dir=str(tmp_path / "o")
+            ),
+            [],
+        )
+    (tmp_path / "locks").mkdir()
+    with open(tmp_path / "locks" / "20260101-000000-aaaa.lock", "w") as fh:
+        fh.write("4242")
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        rc = cli.main(["run", "--resume", "20260101", "--server", "http://127.0.0.1:9"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "comfytui run: error: run 20260101-000000-aaaa is already running (pid 4242)"
