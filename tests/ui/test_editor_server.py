@@ -18,7 +18,7 @@ from textual.widgets import Input, TextArea
 from comfytui.client.models import SubmitResult
 from comfytui.ui.app import ComfyTUIApp
 from comfytui.ui.screens.editor import EditorScreen, open_editor, open_editor_for_prompt
-from comfytui.ui.screens.open_workflow import OpenFileScreen
+from comfytui.ui.screens.open_workflow import OpenFileScreen, SavePathScreen
 from comfytui.ui.widgets.editor_backend import SessionBackend
 from comfytui.ui.widgets.editor_fields import InputRow
 from tests.ui.helpers import until
@@ -183,7 +183,7 @@ async def test_rerun_new_seed_differs_same_seed_same_bytes(
 
 
 async def test_rerun_and_edit_another_clients_prompt_with_the_api_key(
-    comfy_url: str, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    comfy_url: str, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     prompt = json.loads(TXT2IMG.read_text())
     prompt["5"]["inputs"]["seed"] = random.randrange(1, 2**40)
@@ -205,6 +205,11 @@ async def test_rerun_and_edit_another_clients_prompt_with_the_api_key(
         monkeypatch.setattr(client, "submit", spy)
         screen = await opened(pilot, prompt_id=theirs)
         assert screen.session is not None and screen.session.prompt() == prompt
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SavePathScreen))
+        pilot.app.screen.query_one("#save-path", Input).value = str(tmp_path / "saved.json")
+        await pilot.press("enter")
+        await until(pilot, lambda: "saved" in screen.status_text.plain)
         assert screen.session.origin.startswith("prompt-")
         await select_node(pilot, screen, "5")
         screen.query_one("#field-steps Input", Input).value = "2"
@@ -215,6 +220,9 @@ async def test_rerun_and_edit_another_clients_prompt_with_the_api_key(
         assert (await history(http, again.prompt_id))["status"]["status_str"] == "success"
         assert sent and all(extra is not None and extra["api_key_comfy_org"] == API_KEY for extra in sent)
         assert all("client_id" not in extra for extra in sent if extra)
+    # nothing comfytui wrote holds the key
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "config.toml"]
+    assert all(API_KEY not in p.read_text(errors="replace") for p in written)
 
 
 async def test_upload_end_to_end(comfy_url: str, http: httpx.AsyncClient, tmp_path: Path) -> None:
