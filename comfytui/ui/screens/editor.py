@@ -329,7 +329,7 @@ class EditorScreen(Screen[None]):
                 self.upload(node_id, name, path)
 
         title = f"Upload an image for node {node_id} '{name}'"
-        self.app.push_screen(OpenFileScreen(title, image_candidates(), suffixes=()), chosen)
+        self.app.push_screen(OpenFileScreen(title, image_candidates()), chosen)
 
     @work(group="editor-upload", exit_on_error=False)
     async def upload(self, node_id: str, name: str, path: Path) -> None:

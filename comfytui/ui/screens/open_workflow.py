@@ -23,7 +23,6 @@ from comfytui.config import load_config_quietly, load_recent
 __all__ = ["IMAGE_SUFFIXES", "OpenFileScreen", "SavePathScreen", "image_candidates", "workflow_candidates"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
-WORKFLOW_SUFFIXES = (".json", ".png")
 MAX_LISTED = 200
 
 
@@ -90,14 +89,11 @@ class OpenFileScreen(ModalScreen[Path | None]):
         self,
         title: str = "Open a workflow (API or UI format)",
         candidates: list[tuple[Path, str]] | None = None,
-        *,
-        suffixes: tuple[str, ...] = WORKFLOW_SUFFIXES,
     ) -> None:
         super().__init__()
         self.title_text = title
         self.cwd = Path.cwd()
         self.candidates = workflow_candidates(self.cwd) if candidates is None else candidates
-        self.suffixes = suffixes
 
     def compose(self) -> ComposeResult:
         with Vertical(id="open-box", classes="file-box"):
