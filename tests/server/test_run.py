@@ -276,8 +276,9 @@ def _read_events(proc: subprocess.Popen[str], until: Any, timeout: float = 60.0)
     raise AssertionError(f"timed out; events so far: {[e['event'] for e in events]}")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def own_server() -> Iterator[ComfyServer]:
+    """A server of our own, for the tests that stop and restart it."""
     server = ComfyServer(preview_method="none")
     try:
         server.start()
@@ -290,6 +291,7 @@ def test_resume_after_server_restart(
     own_server: ComfyServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     n = 12
+    before = len(list(own_server.output_dir.glob("tiny_*.png")))
     env = {**os.environ, "COMFYTUI_DATA_DIR": str(tmp_path / "data")}
     # 30 steps: the prompt that has just started when the server dies is nowhere near saving its image.
     args = ["run", WF, "--server", own_server.url, "--seed", f"1..{n}", "--set", "KSampler.steps=30"]
@@ -326,10 +328,43 @@ def test_resume_after_server_restart(
     for item in m["items"]:
         assert png_prompt(run_dir / item["files"][0]["path"])["5"]["inputs"]["seed"] == item["seed"]
     # Nothing ran twice: the server saved exactly one image per prompt over both of its lives.
-    assert len(list(own_server.output_dir.glob("tiny_*.png"))) == n
+    assert len(list(own_server.output_dir.glob("tiny_*.png"))) - before == n
     # Resuming a finished run does nothing and succeeds.
     rc, _out, err = run_cli(capsys, "run", "--resume", run_id, "--server", own_server.url)
     assert rc == 0 and f"{n}/{n} prompts done" in err
+
+
+def test_rides_through_a_restart_and_resumes_after_a_crash(
+    own_server: ComfyServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = 10
+    before = len(list(own_server.output_dir.glob("tiny_*.png")))
+    env = {**os.environ, "COMFYTUI_DATA_DIR": str(tmp_path / "data")}
+    args = ["run", WF, "--server", own_server.url, "--seed", f"500..{499 + n}", "--set", "KSampler.steps=20"]
+    args += ["--out", str(tmp_path / "out"), "--json", "--outage-timeout", "60"]
+    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        events = _read_events(
+            proc, lambda ev: sum(e["event"] == "done" for e in ev) >= 2 and ev[-1]["event"] == "started"
+        )
+        own_server.restart()  # the run waits for it, then submits again what the server lost
+        events += _read_events(
+            proc, lambda ev: sum(e["event"] == "done" for e in ev) >= 3 and ev[-1]["event"] == "submitted"
+        )
+        proc.kill()  # a crash: prompts it queued keep running on the server, unobserved
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert any(e["event"] == "note" and "lost by the server" in e["message"] for e in events)
+    run_id = events[0]["run"]
+    rc, out, err = run_cli(capsys, "run", "--resume", run_id, "--server", own_server.url)
+    assert rc == 0, err
+    run_dir = Path(out.strip())
+    assert sorted(p.name for p in run_dir.glob("*.png")) == [f"{i:03d}_7_0.png" for i in range(1, n + 1)]
+    for item in manifest(run_dir)["items"]:
+        assert png_prompt(run_dir / item["files"][0]["path"])["5"]["inputs"]["seed"] == item["seed"]
+    assert len(list(own_server.output_dir.glob("tiny_*.png"))) - before == n  # nothing ran twice
 
 
 def test_ctrl_c_removes_pending_prompts(comfy_url: str, tmp_path: Path) -> None:
