@@ -103,6 +103,9 @@ def main(args: argparse.Namespace) -> int:
         return _error(args, str(exc), exc.code)
     except (JournalError, PlanError) as exc:
         return _error(args, str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:  # before anything was submitted
+        print("comfytui run: interrupted (nothing was queued)", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
 
 
 def _error(args: argparse.Namespace, message: str, code: int) -> int:
@@ -209,6 +212,12 @@ async def _plan_new_run(args: argparse.Namespace, client: ComfyClient, reporter:
     overrides = {f"{nid}.{name}": value for nid, name, value in changes}
     planned = plan_batch(graph, seed=seed, count=args.count, prompts=prompts, prompt_input=target, overrides=overrides)
     run_id = _new_run_id()
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the output folder {args.out}: {exc.strerror or exc}") from None
+    if not os.access(args.out, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write into the output folder {args.out}")
     out_dir = (args.out / run_id).resolve()
     run = RunRecord(
         id=run_id,

@@ -206,13 +206,21 @@ def test_bad_input_is_one_line(comfy_url: str, tmp_path: Path, capsys: pytest.Ca
         rc, _out, err = run_cli(capsys, "run", *args, "--server", comfy_url, "--out", str(tmp_path / "out"))
         assert rc == code, (args, err)
         assert text in one_error_line(err), (args, err)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    rc, _out, err = run_cli(capsys, "run", WF, "--server", comfy_url, "--out", str(blocker / "sub"))
+    assert rc == 2 and "cannot create the output folder" in one_error_line(err)
+    rc, out, err = run_cli(capsys, "run", str(bad_json), "--server", comfy_url, "--json")
+    assert rc == 2 and "malformed JSON" in one_error_line(err)
+    event = json.loads(out)  # machines get the error on stdout too
+    assert event["event"] == "error" and event["exit_code"] == 2 and "malformed JSON" in event["message"]
     dead = f"http://127.0.0.1:{free_port()}"
     t0 = time.monotonic()
     rc, _out, err = run_cli(capsys, "run", WF, "--server", dead, "--retries", "3")
     assert rc == 3 and time.monotonic() - t0 > 1.0  # it retried with backoff
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert "cannot reach ComfyUI" in lines[-1] and "after 3 attempts" in lines[-1] and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "out").rglob("*"))  # nothing written for any of them
 
 
 def test_hostile_filename_prefix(comfy_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
