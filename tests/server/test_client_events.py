@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import io
-import json
-import random
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from tinywf import slow as _slow
+from tinywf import tiny as _tiny
 
 from comfytui.client import ComfyClient, EventStream
 from comfytui.client import events as ev
@@ -21,31 +19,14 @@ from comfytui.testbed import ComfyServer
 
 pytestmark = pytest.mark.server
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def tiny(seed: int | None = None) -> dict[str, Any]:
-    """The tiny txt2img prompt with fresh seeds, so nothing is served from the cache."""
-    prompt: dict[str, Any] = json.loads((WORKFLOWS / "tiny_txt2img.json").read_text())
-    seed = random.randrange(1 << 30) if seed is None else seed
-    prompt["1"]["inputs"]["seed"] = seed
-    prompt["5"]["inputs"]["seed"] = seed
-    return prompt
+    return _tiny(seed, vary_model=True)
 
 
 def slow() -> dict[str, Any]:
-    """A prompt that is still sampling seconds after it starts (512x512, 200 steps)."""
-    path = WORKFLOWS / "tiny_slow.json"
-    if path.exists():
-        prompt: dict[str, Any] = json.loads(path.read_text())
-    else:
-        prompt = copy.deepcopy(tiny())
-        prompt["4"]["inputs"].update(width=512, height=512)
-        prompt["5"]["inputs"]["steps"] = 200
-    seed = random.randrange(1 << 30)
-    prompt["1"]["inputs"]["seed"] = seed
-    prompt["5"]["inputs"]["seed"] = seed
-    return prompt
+    return _slow(vary_model=True)
 
 
 class Recorder:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from tinywf import slow as _slow
+from tinywf import tiny as _tiny
 
 from comfytui.client import (
     ComfyClient,
@@ -25,29 +26,14 @@ from comfytui.testbed import free_port
 
 pytestmark = pytest.mark.server
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def tiny(seed: int | None = None) -> dict[str, Any]:
-    prompt: dict[str, Any] = json.loads((WORKFLOWS / "tiny_txt2img.json").read_text())
-    seed = random.randrange(1 << 30) if seed is None else seed
-    prompt["1"]["inputs"]["seed"] = seed
-    prompt["5"]["inputs"]["seed"] = seed
-    return prompt
+    return _tiny(seed, vary_model=True)
 
 
 def slow() -> dict[str, Any]:
-    path = WORKFLOWS / "tiny_slow.json"
-    if path.exists():
-        prompt: dict[str, Any] = json.loads(path.read_text())
-    else:
-        prompt = tiny()
-        prompt["4"]["inputs"].update(width=512, height=512)
-        prompt["5"]["inputs"]["steps"] = 200
-    seed = random.randrange(1 << 30)
-    prompt["1"]["inputs"]["seed"] = seed
-    prompt["5"]["inputs"]["seed"] = seed
-    return prompt
+    return _slow(vary_model=True)
 
 
 @pytest.fixture

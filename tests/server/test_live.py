@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tinywf import slow, tiny
 
 from comfytui.client import ComfyClient
 from comfytui.core.state import PromptView
@@ -20,23 +19,6 @@ from comfytui.testbed import ComfyServer
 
 pytestmark = pytest.mark.server
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
-
-
-def tiny(seed: int | None = None, text: str | None = None) -> dict[str, Any]:
-    """tiny_txt2img with a fresh sampler seed (so it is not served from the cache)."""
-    prompt: dict[str, Any] = json.loads((WORKFLOWS / "tiny_txt2img.json").read_text())
-    prompt["5"]["inputs"]["seed"] = random.randrange(1 << 30) if seed is None else seed
-    if text is not None:
-        prompt["2"]["inputs"]["text"] = text
-    return prompt
-
-
-def slow() -> dict[str, Any]:
-    """Still sampling seconds after it starts: keeps the worker busy while a test arranges the queue."""
-    prompt: dict[str, Any] = json.loads((WORKFLOWS / "tiny_slow.json").read_text())
-    prompt["5"]["inputs"]["seed"] = random.randrange(1 << 30)
-    return prompt
 
 
 async def wait_until(pred: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
