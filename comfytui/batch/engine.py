@@ -438,7 +438,23 @@ class BatchEngine:
                 return False
             self._fail(index, f"rejected by the server: {line}")
             return True
-        except (ServerUnreachable, ServerError) as exc:
+        except ServerError as exc:
+            # The server answered with an error, so it did not queue it (ComfyUI queues last, then says 200).
+            self.inflight.pop(pid, None)
+            line = str(exc).splitlines()[0]
+            if exc.status < 500 or item.attempts >= 3:
+                self.todo.popleft()
+                if not self.accepted_any:
+                    self.failures[index] = f"the server refused it: {line}"
+                    self._set(index, status="failed", error=self.failures[index])
+                    self.outcome.rejected = line
+                    return False
+                self._fail(index, f"the server refused it: {line}")
+                return True
+            self._emit("warning", message=f"submitting #{index} failed ({line}); trying again")
+            await asyncio.sleep(backoff_delay(item.attempts, 2.0))
+            return True
+        except ServerUnreachable as exc:
             # It may or may not have been queued: look before submitting again (never run twice).
             self._emit("warning", message=f"submitting #{index} failed ({exc}); waiting for the server")
             await self._wait_server()
