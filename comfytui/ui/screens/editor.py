@@ -512,6 +512,9 @@ def session_backend(app: App[Any]) -> SessionBackend | None:
 
 def open_editor(app: App[Any], path: Path | None = None) -> None:
     """Open ``path`` in the editor, or ask for a file first."""
+    if path is None and isinstance(app.screen, EditorScreen):
+        app.screen.action_open()  # already editing: open another file in place
+        return
     backend = _backend_of(app)
     if backend is None:
         return
