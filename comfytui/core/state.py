@@ -1101,6 +1101,11 @@ class DashboardState:
             if not pv.detailed or pv.started is None:
                 pv.started = start / 1000.0 if start is not None else pv.started
                 pv.ended = end / 1000.0 if end is not None else pv.ended
+            elif pv.ended is None and end is not None:
+                # watched through broadcast events (no client id): no closing event reached us; the server's own
+                # start and end (one clock) give the run time
+                pv.started = start / 1000.0 if start is not None else pv.started
+                pv.ended = end / 1000.0
             files = [(nid, f) for nid, _key, f in entry.files]
             if files or not pv.outputs:
                 pv.outputs = files

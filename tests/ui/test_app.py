@@ -19,7 +19,7 @@ from comfytui.ui.widgets.history import HistoryPane
 from comfytui.ui.widgets.log import LogPane
 from comfytui.ui.widgets.table import KeyedTable
 from comfytui.ui.widgets.vtable import Column, VirtualTable
-from tests.ui.fixtures import pid
+from tests.ui.fixtures import T0, pid
 from tests.ui.helpers import fixed_app, until, use_utc
 
 use_utc()
@@ -92,10 +92,116 @@ async def test_palette_runs_app_actions() -> None:
         assert any("Not connected" in str(n.message) for n in app._notifications)
 
 
+async def test_header_has_no_vram_on_a_cpu_device() -> None:
+    """ComfyUI on a CPU reports system RAM as the device's VRAM: the header must not show it twice."""
+    from comfytui.client.models import SystemStats
+
+    app = fixed_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        gib = 2**30
+        app.state.set_stats(
+            SystemStats.from_raw(
+                {
+                    "system": {"comfyui_version": "0.3.75", "ram_total": 24 * gib, "ram_free": 19 * gib},
+                    "devices": [{"name": "cpu", "type": "cpu", "vram_total": 24 * gib, "vram_free": 19 * gib}],
+                }
+            )
+        )
+        app.on_session_change({"stats"})
+        await until(pilot, lambda: "VRAM" not in str(app.header.render()))
+        header = str(app.header.render())
+        assert "RAM 5.0G/24.0G" in header and "VRAM" not in header and "│ cpu │" in header
+
+
+async def test_graph_note_tells_broadcast_prompts_from_unseen_ones() -> None:
+    """Another client's prompt sent without a client id has its node events broadcast: no "only the submitter"."""
+    from comfytui.client import events as ev
+
+    app = fixed_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        note = app.query_one("#graph-note")
+        state = app.state
+        state.apply(ev.ExecutionSuccess(pid(5), None), T0)  # the running prompt (mine) ends; 6 (other client) runs
+        state.apply(ev.Status(3, None), T0)
+        from comfytui.client.models import QueueSnapshot
+
+        queue = state.pending
+        state.set_queue(
+            QueueSnapshot.from_raw(
+                {
+                    "queue_running": [[8, pid(8), queue[-1].prompt, {}, ["7"]]],
+                    "queue_pending": [],
+                }
+            ),
+            T0 + 1,
+        )
+        app.on_session_change({"queue", "graph"})
+        assert state.running is not None and state.running.prompt_id == pid(8)
+        await until(pilot, lambda: "only to the submitter" in str(note.render()))
+        state.apply(ev.Progress(pid(8), "5", 1, 8), T0 + 2)  # broadcast (no client id): progress, no executing
+        app.on_session_change({"graph"})
+        await until(pilot, lambda: "broadcast" in str(note.render()))
+        assert "only to the submitter" not in str(note.render())
+
+
+def test_detail_error_keeps_the_traceback_without_caret_lines() -> None:
+    from comfytui.core.state import PromptView
+    from comfytui.ui.screens.detail import error_text, summary
+
+    view = PromptView("x" * 36)
+    view.status = "failed"
+    view.error = {
+        "exception_type": "FileNotFoundError",
+        "exception_message": "No such file: qa.png",
+        "node_id": "4",
+        "node_type": "LoadImage",
+        "traceback": [
+            '  File "execution.py", line 510, in execute\n    output = await get_output_data(a, b)\n'
+            "                   ^^^^^^^^^^^^^^^^^^^^^^^^\n",
+            '  File "nodes.py", line 1, in load_image\n    img = open(path)\n          ~~~~^^^^^^\n',
+        ],
+    }
+    text = error_text(view)
+    assert text is not None
+    plain = text.plain
+    assert "FileNotFoundError: No such file: qa.png" in plain and "in node 4 (LoadImage)" in plain
+    assert 'File "execution.py", line 510' in plain and "img = open(path)" in plain
+    assert "^" not in plain and "~~" not in plain
+    view.detailed = True  # another client's prompt, sent without a client id: its events were broadcast
+    assert "no per-node events" not in summary(view).plain
+
+
+async def test_tables_follow_the_theme() -> None:
+    """Every row of the virtual table carries the table's colours, and a theme switch redraws the cached rows."""
+    app = fixed_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        table = app.query_one("#history-table", VirtualTable)
+
+        def backgrounds(y: int) -> set[object]:
+            return {seg.style.bgcolor if seg.style else None for seg in table.render_line(y)}
+
+        header = table.get_component_rich_style("vtable--header").bgcolor
+        assert backgrounds(0) == {header}  # the header row is styled (it has no spans of its own)
+        assert backgrounds(2) == {table.rich_style.bgcolor}
+        dark = table.rich_style.bgcolor
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.2)
+        assert not app.current_theme.dark and table.rich_style.bgcolor != dark
+        assert backgrounds(2) == {table.rich_style.bgcolor}
+        assert backgrounds(0) == {table.get_component_rich_style("vtable--header").bgcolor}
+
+
 def test_log_lines_follow_a_tty() -> None:
     pane = LogPane()
     assert pane.split_lines("a\n\r 1%|\r 2%|") == ["a"]
     assert pane.split_lines("\r100%|\nnext\n") == ["100%|", "next"]
+    # a logging line from another thread while tqdm redraws: it goes above the bar, never glued to it
+    pane = LogPane()
+    writes = ["got prompt\n", "\r  0%|   | 0/200", "got prompt\n", "\r100%|###| 200/200", "\r100%|###| 200/200"]
+    writes += ["\n", "Prompt executed\n", "\r 50%| | 1/2", "no newline", "\n"]
+    lines = [line for w in writes for line in pane.split_lines(w)]
+    assert lines == ["got prompt", "got prompt", "100%|###| 200/200", "Prompt executed", " 50%| | 1/2", "no newline"]
 
 
 def test_fmt_helpers() -> None:
@@ -118,6 +224,21 @@ async def test_keyed_table_keeps_order_and_selection() -> None:
         await pilot.pause()
         assert table.keys == ["b", "a"] and table.selected_key == "b"
         assert "2s" in table.text("a")
+
+
+async def test_keyed_table_rows_render_at_their_width_before_idle() -> None:
+    """After a reset (the flexible column changed width) re-added rows must not render at the label widths:
+    DataTable measures new rows only when idle and keeps what it rendered before at the same update count."""
+    app = ComfyTUIApp("http://x", state=fixed_app().state)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.query_one("#queue-table", KeyedTable)
+        rows = [(pid(n), ("", str(n), f"{n:08d}", Text(f"prompt number {n}"), "other", "1s")) for n in (1, 2)]
+        table.reset()
+        table.sync(rows)
+        widths = [c.content_width for c in table.columns.values()]
+        assert widths[2] == 8 and widths[3] == len("prompt number 1") and widths[4] == len("other")
+        assert "00000001" in "".join(seg.text for seg in table.render_line(1))
 
 
 def test_virtual_table_drops_columns_when_narrow() -> None:

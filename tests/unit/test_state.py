@@ -476,3 +476,18 @@ def test_rate_of_a_slow_sampler_and_a_fast_one() -> None:
         st2.apply(Progress("q", "5", i, 1000), T + (i // 3) * 0.03)
     p2 = st2.progress
     assert p2 is not None and p2.rate == pytest.approx(100, rel=0.1)
+
+
+def test_broadcast_prompt_takes_its_run_time_from_history() -> None:
+    """A prompt sent without a client id: ``executing``/``progress`` are broadcast, but no execution_start/success
+    nor the closing ``executing None`` — its history entry must still give it a duration."""
+    st = DashboardState(ME)
+    st.set_queue(snap([item(1, "b", None)], []), T)
+    st.apply(Progress("b", "5", 1, 8), T + 1)  # what 0.3.75 broadcasts: progress(_state), no executing
+    st.apply(Progress("b", "5", 3, 8), T + 1.5)
+    assert st.running is not None and st.running.detailed
+    st.set_queue(snap([], []), T + 3)
+    st.add_history([entry("b", 1, int((T + 2.5) * 1000), client_id="")])
+    pv = st.get("b")
+    assert pv is not None and pv.status == "success"
+    assert pv.duration == pytest.approx(0.5)

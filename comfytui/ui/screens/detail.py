@@ -37,7 +37,12 @@ def summary(view: PromptView) -> Text:
     text.append(f"  #{fmt.number(view.number)}  {view.prompt_id}", style="bold")
     text.append(f"   {view.title}\n")
     text.append(f"duration {fmt.duration(view.duration)} · {len(view.outputs)} output(s) · ", style="dim")
-    text.append("submitted by this app" if view.mine else "submitted by another client (no per-node events)")
+    if view.mine:
+        text.append("submitted by this app")
+    elif view.detailed:
+        text.append("submitted by another client without a client id (its progress was broadcast)")
+    else:
+        text.append("submitted by another client (no per-node events)")
     return text
 
 
@@ -79,8 +84,10 @@ def error_text(view: PromptView) -> Text | None:
     text.append(f"{err.get('exception_type', 'Error')}: {err.get('exception_message', '')}\n", style="bold red")
     if err.get("node_id"):
         text.append(f"in node {err.get('node_id')} ({err.get('node_type', '?')})\n", style="red")
-    tb = err.get("traceback") or ()
-    text.append("".join(str(x) for x in tb), style="dim")
+    tb = "".join(str(x) for x in err.get("traceback") or ())
+    # Python's ^^^^ markers point at columns; wrapped to the pane they only add noise
+    lines = [line for line in tb.splitlines(keepends=True) if line.strip(" ^~\n")]
+    text.append("".join(lines), style="dim")
     return text
 
 

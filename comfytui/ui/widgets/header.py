@@ -49,7 +49,7 @@ class HeaderBar(Widget):
             dev = stats.devices[0]
             name = re.sub(r"^\w+:\d+\s*", "", dev.name).strip() or dev.type
             segs.append((4, Text(fmt.truncate(name, 28))))
-            if dev.vram_total:
+            if dev.vram_total and dev.type != "cpu":  # a CPU device reports system RAM as its "VRAM"
                 used = dev.vram_total - dev.vram_free
                 segs.append((2, Text(f"VRAM {fmt.human_bytes(used)}/{fmt.human_bytes(dev.vram_total)}")))
         if stats is not None and stats.ram_total:

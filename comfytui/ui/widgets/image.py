@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 from rich.segment import Segment
-from rich.text import Text
+from rich.style import Style
 from textual.events import Resize
 from textual.strip import Strip
 from textual.widget import Widget
@@ -54,6 +54,12 @@ class ImageView(Widget):
         self.refresh()
 
     def on_resize(self, event: Resize) -> None:
+        self._kick()
+
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: redraw with the new background (the strips carry the old one)."""
+        super().notify_style_update()
+        self._rendered_for = None
         self._kick()
 
     def _kick(self) -> None:
@@ -102,8 +108,8 @@ class ImageView(Widget):
         if not strips or self._data is None:
             message = self._error or self.placeholder
             if y == self.content_size.height // 2 and message:
-                text = Text(message.center(width)[:width], style="dim italic")
-                return Strip(list(text.render(self.app.console))).extend_cell_length(width, self.rich_style)
+                style = self.rich_style + Style(dim=True, italic=True)
+                return Strip([Segment(message.center(width)[:width], style)]).extend_cell_length(width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         top = max(0, (self.content_size.height - len(strips)) // 2)
         index = y - top

@@ -41,16 +41,28 @@ class LogPane(Pane):
             new.append(entry)
         new.reverse()
         self._last = entries[-1]
-        lines = self.split_lines("".join(e.m for e in new))
+        lines = [line for e in new for line in self.split_lines(e.m)]  # one write at a time (see split_lines)
         if lines:
             self.query_one(Log).write_lines(lines)
             self.lines_written += len(lines)
 
     def split_lines(self, text: str) -> list[str]:
-        """Complete lines of `text` (after any partial line kept from before); `\\r` rewrites the line like a tty."""
+        """Complete lines of `text` (after any partial line kept from before); `\\r` rewrites the line like a tty.
+
+        Feed it one write (log entry) at a time: whole lines written (by another thread) while a progress bar is
+        being redrawn (`\\r...`) go above the bar, which stays the partial line, as `tqdm.write` does.
+        """
+        out: list[str] = []
+        if self._partial.startswith("\r") and text[:1] not in ("\r", "\n", ""):
+            bar, self._partial = self._partial, ""
+            out = self.split_lines(text)
+            if self._partial:  # an unfinished line of its own: the bar was done as shown
+                out.insert(0, bar.lstrip("\r").rstrip())
+            else:
+                self._partial = bar
+            return out
         pieces = (self._partial + text).split("\n")
         self._partial = pieces.pop()
-        out: list[str] = []
         for piece in pieces:
             if "\r" in piece:
                 parts = [p for p in piece.split("\r") if p.strip()]

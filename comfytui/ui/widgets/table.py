@@ -84,10 +84,16 @@ class KeyedTable(DataTable[Any]):
                 self.remove_row(key)
                 del self._cells[key]
         column_keys = [key for key, _ in self._column_spec]
+        columns = [self.columns[ColumnKey(k)] for k in column_keys]
         for key, cells in rows:
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
+                # widen now: DataTable measures new rows only when idle, and rows rendered before that stay
+                # cached at the old widths (same update count) until something else changes
+                for column, cell in zip(columns, cells, strict=False):
+                    if (w := _width(cell)) > column.content_width:
+                        column.content_width = w
             elif old != cells:
                 for col, (a, b) in enumerate(zip(old, cells, strict=True)):
                     if a != b:

@@ -107,6 +107,11 @@ class VirtualTable(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: the cached rows carry the old colours."""
+        super().notify_style_update()
+        self._strips.clear()
+
     # -- cursor -------------------------------------------------------------------------------------------------
 
     def move_cursor(self, row: int) -> None:
@@ -189,8 +194,8 @@ class VirtualTable(ScrollView, can_focus=True):
             out.append_text(text)
             out.append(" ")
         out.truncate(width, pad=True)
-        segments = list(out.render(self.app.console))
-        return Strip(Segment.apply_style(segments, post_style=None), width)
+        segments = list(out.render(self.app.console))  # (without spans, Text.render drops the base style)
+        return Strip(Segment.apply_style(segments, style), width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width - (1 if self.show_vertical_scrollbar else 0)
