@@ -137,11 +137,31 @@ async def test_graph_note_tells_broadcast_prompts_from_unseen_ones() -> None:
         )
         app.on_session_change({"queue", "graph"})
         assert state.running is not None and state.running.prompt_id == pid(8)
-        await until(pilot, lambda: "only to the submitter" in str(note.render()))
+        await until(pilot, lambda: "to that client only" in str(note.render()))
         state.apply(ev.Progress(pid(8), "5", 1, 8), T0 + 2)  # broadcast (no client id): progress, no executing
         app.on_session_change({"graph"})
         await until(pilot, lambda: "broadcast" in str(note.render()))
-        assert "only to the submitter" not in str(note.render())
+        assert "to that client only" not in str(note.render())
+
+
+async def test_narrow_layout_keeps_notes_and_status_glyphs_whole() -> None:
+    """At 80×24: the graph note (at most 2 lines) is not cut off, a squeezed status column shows its glyph."""
+    import textwrap
+
+    from comfytui.ui.widgets import graph
+
+    app = fixed_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        width = app.query_one("#graph").content_size.width - 2  # the note has one cell of padding each side
+        source = Path(graph.__file__).read_text()
+        notes = [line.split('"')[1] for line in source.splitlines() if line.strip().startswith('msg = "Another')]
+        assert len(notes) == 2
+        for note in notes:
+            assert len(textwrap.wrap(note, width)) <= 2, note
+        history = app.query_one("#history-table", VirtualTable)
+        first = "".join(seg.text for seg in history.render_line(1))
+        assert first.startswith(" ■ ") and "…" not in first[:4]  # the interrupted glyph, cropped, not "■…"
 
 
 def test_detail_error_keeps_the_traceback_without_caret_lines() -> None:

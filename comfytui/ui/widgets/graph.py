@@ -157,10 +157,10 @@ class GraphPane(Pane):
         graph.set_rows(rows)
         msg = ""
         if not view.mine and not view.detailed:
-            msg = "Submitted by another client: the server sends per-node events only to the submitter."
+            msg = "Another client's prompt: its node events go to that client only."
         elif state.running is None:
             msg = f"Last run {fmt.short_id(view.prompt_id)} · {view.status}"
         elif not view.mine:
-            msg = "Another client's prompt, sent without a client id: its progress is broadcast."
+            msg = "Another client's prompt (no client id): its progress is broadcast."
         self._note(note, msg)
         self.set_count(f"{fmt.short_id(view.prompt_id)} · {view.nodes_done}/{view.nodes_total or len(rows)} nodes")

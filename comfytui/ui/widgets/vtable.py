@@ -185,7 +185,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 continue
             text = cell if isinstance(cell, Text) else Text(str(cell))
             text = text.copy()
-            text.truncate(w, overflow="ellipsis")
+            text.truncate(w, overflow="crop" if w <= 2 else "ellipsis")  # a squeezed status keeps its glyph
             if column.justify == "right":
                 text.pad_left(w - text.cell_len)
             else:
