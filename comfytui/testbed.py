@@ -262,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         print(install_dir())
     else:
         server = ComfyServer(port=args.port)
+
+        def stopped(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt  # `kill`, a closed terminal: stop ComfyUI too (it runs in its own session)
+
+        signal.signal(signal.SIGTERM, stopped)
+        signal.signal(signal.SIGHUP, stopped)
         try:
             server.start()
             print(f"ComfyUI {COMFYUI_VERSION} on {server.url} (base {server.base_dir}); Ctrl-C stops it", flush=True)

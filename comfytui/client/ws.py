@@ -52,6 +52,8 @@ def _reason(exc: BaseException) -> str:
         return f"handshake refused: HTTP {exc.response.status_code}"
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
     text = str(exc)
     return text or type(exc).__name__
 

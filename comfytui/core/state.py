@@ -1064,7 +1064,9 @@ class DashboardState:
                 pv.current_node,
                 None,
             )
-            end = now if now is not None else pv.seen
+            # it ended (the server went away) soon after the last news of it, not when we noticed
+            last_news = max(pv.seen, pv.started)
+            end = min(now, last_news) if now is not None else last_news
             pv.ended = pv.ended or end
             if pv._nodes is not None:
                 for ns in pv._nodes.values():

@@ -212,6 +212,28 @@ async def test_tables_follow_the_theme() -> None:
         assert backgrounds(0) == {table.get_component_rich_style("vtable--header").bgcolor}
 
 
+async def test_header_says_why_it_is_reconnecting() -> None:
+    """A full header (GPU name, VRAM, RAM) still has room for the reason; the URL is not repeated in it."""
+    from comfytui.client import events as ev
+
+    app = fixed_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        state = app.state
+        state.apply(ev.Disconnected("cannot connect to http://127.0.0.1:8188: connection refused"), T0)
+        state.apply(ev.Reconnecting(4, 5.0), T0)
+        app.on_session_change({"connection"})
+        await until(pilot, lambda: "reconnecting" in str(app.header.render()))
+        header = str(app.header.render())
+        assert "reconnecting in 5s (#4)" in header and "cannot connect: connection refused" in header
+        assert header.count("127.0.0.1:8188") == 1
+        # the countdown is over and the attempt hangs (a server that never answers): no "in 0s" for ten seconds
+        app.clock = lambda: T0 + 6
+        state.note_error("queue: cannot reach ComfyUI at http://127.0.0.1:8188: no answer within 10s", T0 + 6)
+        app.on_session_change({"connection"})
+        await until(pilot, lambda: "reconnecting now (#4)" in str(app.header.render()))
+        assert "queue: cannot reach ComfyUI: no answer" in str(app.header.render())
+
+
 def test_log_lines_follow_a_tty() -> None:
     pane = LogPane()
     assert pane.split_lines("a\n\r 1%|\r 2%|") == ["a"]

@@ -354,3 +354,10 @@ async def test_stream_close_during_backoff_ends_iteration() -> None:
     assert isinstance(got[0], ev.Disconnected) and "cannot connect" in got[0].reason
     assert [e.attempt for e in got if isinstance(e, ev.Reconnecting)] == [1, 2, 3]
     assert not stream.connected
+
+
+def test_refused_connection_reads_plainly() -> None:
+    from comfytui.client.ws import _reason
+
+    assert _reason(ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 1)")) == "connection refused"
+    assert _reason(TimeoutError()) == "timed out"

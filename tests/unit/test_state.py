@@ -427,7 +427,8 @@ def test_forget_drops_deleted_and_settles_lost_runs() -> None:
     pv = st.get("run")
     assert pv is not None and st.history == [pv]
     assert pv.status == "unknown" and pv.error is not None and pv.error["exception_type"] == "lost"
-    assert pv.nodes["5"].status == "failed" and pv.ended == T + 11
+    # it ended when the server went away (after the last news of it: the snapshot at T + 2.5), not at T + 11
+    assert pv.nodes["5"].status == "failed" and pv.ended == T + 2.5 and pv.duration == 1.5
     assert st.progress is None and st.running is None
 
 

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from comfytui.core.state import DashboardState
 
 
+_URL_IN_ERROR = re.compile(r"(cannot connect|cannot reach ComfyUI)(?: to| at) \S+?: ")
+
+
+def short_error(message: str) -> str:
+    """A connection error without the server URL (the bar shows it already): the reason gets the room."""
+    return _URL_IN_ERROR.sub(r"\1: ", message, count=1)
+
+
 class HeaderBar(Widget):
     """One line; drops low-priority segments when narrow."""
 
@@ -34,13 +42,15 @@ class HeaderBar(Widget):
         label: str = conn.state
         if conn.state == "reconnecting" and (conn.retry_at is not None or conn.retry_in is not None):
             left = conn.retry_at - now if conn.retry_at is not None else (conn.retry_in or 0.0)
-            label = f"reconnecting in {max(0.0, left):.0f}s"
+            # the countdown ran out: an attempt is under way (a server that never answers holds it until a timeout)
+            label = f"reconnecting in {left:.0f}s" if left >= 0.5 else "reconnecting now"
             if conn.attempt:
                 label += f" (#{conn.attempt})"
         dot = "●" if conn.state == "connected" else "○"
         segs.append((0, Text(f"{dot} {label}", style=fmt.STATE_STYLES.get(conn.state, ""))))
         if conn.state != "connected" and conn.last_error:
-            segs.append((5, Text(fmt.truncate(conn.last_error, 48), style="dim red")))
+            # the URL is already on the bar; the reason outranks the (stale) stats when the bar is short of room
+            segs.append((2, Text(fmt.truncate(short_error(conn.last_error), 48), style="red")))
         stats = state.stats
         version = stats.comfyui_version if stats else ""
         if version:
