@@ -283,6 +283,22 @@ async def test_keyed_table_rows_render_at_their_width_before_idle() -> None:
         assert "00000001" in "".join(seg.text for seg in table.render_line(1))
 
 
+async def test_keyed_table_cursor_survives_a_reset() -> None:
+    """A prompt moved to the front gets a negative number: the number column widens, the table is rebuilt, and the
+    cursor must stay on the row it was on (a `d` right after would delete the wrong prompt)."""
+    app = ComfyTUIApp("http://x", state=fixed_app().state)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.query_one("#queue-table", KeyedTable)
+        rows = [(k, ("", n, k, Text(k), "me", "1s")) for n, k in (("1", "a"), ("2", "b"), ("3", "c"))]
+        table.sync(rows)
+        table.move_cursor(row=2)
+        table.reset()
+        table.sync([rows[0], rows[2], rows[1]])
+        await pilot.pause()
+        assert table.selected_key == "c" and table.cursor_row == 1
+
+
 def test_virtual_table_drops_columns_when_narrow() -> None:
     cols = [Column("s", "s", 13, min_width=2), Column("t", "t", None), Column("x", "x", 8, min_width=0)]
     table = VirtualTable(cols, lambda key: ("", "", ""))

@@ -27,13 +27,15 @@ class KeyedTable(DataTable[Any]):
         self._column_spec = list(columns)
         self._cells: dict[str, Cells] = {}
         self._order: list[str] = []
+        self._reselect: str | None = None  # the row the cursor was on before a reset
 
     def on_mount(self) -> None:
         for key, label in self._column_spec:
             self.add_column(label, key=key)
 
     def reset(self) -> None:
-        """Drop every row (column widths shrink back to fit the next `sync`)."""
+        """Drop every row (column widths shrink back to fit the next `sync`, the cursor stays on its row's key)."""
+        self._reselect = self.selected_key or self._reselect
         self.clear()
         for column in self.columns.values():
             column.content_width = column.label.cell_len
@@ -72,7 +74,8 @@ class KeyedTable(DataTable[Any]):
         """Make the table show exactly `rows` (key, cells) in that order, touching only what changed."""
         if not self.columns:
             return
-        selected = self.selected_key
+        selected = self.selected_key if self._order else self._reselect
+        self._reselect = None
         wanted = {key for key, _ in rows}
         stale = [k for k in self._cells if k not in wanted]
         if len(stale) > 32:  # remove_row is O(rows): rebuild instead
