@@ -266,6 +266,18 @@ def _links(node: Any) -> Iterator[str]:
             yield str(v[0])
 
 
+def upstream(prompt: dict[str, Any], node_id: str) -> set[str]:
+    """Every node whose output ``node_id`` consumes, directly or not."""
+    seen: set[str] = set()
+    todo = list(_links(prompt.get(node_id)))
+    while todo:
+        nid = todo.pop()
+        if nid not in seen:
+            seen.add(nid)
+            todo.extend(_links(prompt.get(nid)))
+    return seen
+
+
 def execution_order(prompt: dict[str, Any], outputs: Iterable[str] = ()) -> list[str]:
     """Node ids in a topological order (inputs first, ties by numeric id).
 
@@ -534,6 +546,8 @@ class DashboardState:
                 if ns.status != "cached":
                     fresh[nid] = ns
             pv._nodes = fresh
+            if pv.current_node is not None and pv.detailed:  # broadcast progress came before the graph
+                self._infer_cached(pv, pv.current_node)
 
     def _start_running(self, pv: PromptView, now: float) -> None:
         prev = self.running
@@ -812,6 +826,7 @@ class DashboardState:
         nodes = pv.nodes
         changed = False
         running_id: str | None = None
+        started: str | None = None
         for nid, np_ in e.nodes.items():
             ns = nodes.get(nid)
             if ns is None:
@@ -823,6 +838,7 @@ class DashboardState:
             if state == "running":
                 running_id = nid
                 if ns.status != "running":
+                    started = nid
                     if pv.current_node is not None and pv.current_node != nid:
                         self._node_start(pv, nid, now)
                     else:
@@ -841,8 +857,24 @@ class DashboardState:
         if running_id is not None and pv.current_node != running_id:
             pv.current_node = running_id
             changed = True
+        if started is not None and self._infer_cached(pv, started):
+            changed = True
         if changed:
             self._touch("graph")
+
+    @staticmethod
+    def _infer_cached(pv: PromptView, running: str) -> bool:
+        """Another client's prompt: execution_cached is not broadcast, but progress_state lists every node that ran,
+        so a node feeding the running one that is still pending came from the cache. True if any changed."""
+        if pv.mine or pv._prompt is None or pv._nodes is None:
+            return False
+        changed = False
+        for nid in upstream(pv._prompt, running):
+            ns = pv._nodes.get(nid)
+            if ns is not None and ns.status == "pending":
+                ns.status = "cached"
+                changed = True
+        return changed
 
     def _on_executed(self, e: Executed, now: float) -> None:
         pv = self._event_prompt(e.prompt_id, now, mine=e.prompt_id is not None)

@@ -492,3 +492,34 @@ def test_broadcast_prompt_takes_its_run_time_from_history() -> None:
     pv = st.get("b")
     assert pv is not None and pv.status == "success"
     assert pv.duration == pytest.approx(0.5)
+
+
+def test_broadcast_prompt_marks_what_fed_the_running_node_as_cached() -> None:
+    """execution_cached is not broadcast; progress_state lists every node that ran. A node upstream of the one that
+    started and never listed came from the cache (0.3.75, a prompt sent without a client id)."""
+    from comfytui.client.events import NodeProgress, ProgressState
+
+    st = DashboardState(ME)
+    st.set_queue(snap([item(1, "b", None)], []), T)
+
+    def state(**nodes: str) -> ProgressState:
+        return ProgressState("b", {n: NodeProgress(n, 1, 1, s) for n, s in nodes.items()})
+
+    st.apply(state(**{"4": "finished", "5": "running"}), T + 1)  # 1, 2, 3 came from the cache, 4 ran
+    pv = st.get("b")
+    assert pv is not None and not pv.mine
+    assert {n: s.status for n, s in pv.nodes.items()} == {
+        "1": "cached", "2": "cached", "3": "cached", "4": "done", "5": "running", "6": "pending", "7": "pending"
+    }
+    assert pv.nodes_done == 4
+
+
+def test_broadcast_progress_before_the_graph_still_finds_the_cached_nodes() -> None:
+    from comfytui.client.events import NodeProgress, ProgressState
+
+    st = DashboardState(ME)
+    st.apply(ProgressState("b", {"5": NodeProgress("5", 1, 8, "running")}), T)  # before any /queue snapshot
+    st.set_queue(snap([item(1, "b", None)], []), T - 0.5)  # the graph arrives (the request was sent earlier)
+    pv = st.get("b")
+    assert pv is not None and pv.nodes["5"].status == "running"
+    assert [pv.nodes[n].status for n in ("1", "2", "3", "4", "6")] == ["cached"] * 4 + ["pending"]
