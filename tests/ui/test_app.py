@@ -232,6 +232,12 @@ async def test_header_says_why_it_is_reconnecting() -> None:
         app.on_session_change({"connection"})
         await until(pilot, lambda: "reconnecting now (#4)" in str(app.header.render()))
         assert "queue: cannot reach ComfyUI: no answer" in str(app.header.render())
+        # a narrower bar shortens the reason before it drops it (a long host name leaves little room)
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: app.size.width == 100)
+        await pilot.pause(0.1)
+        header = str(app.header.render())
+        assert "queue: cannot reach" in header and "…" in header and "reconnecting now" in header, header
 
 
 def test_log_lines_follow_a_tty() -> None:

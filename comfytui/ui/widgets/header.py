@@ -33,6 +33,7 @@ class HeaderBar(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.server = server
         self._segments: list[tuple[int, Text]] = []
+        self._error: Text | None = None  # the connection error segment: shortened before anything else goes
 
     def update_from(self, state: DashboardState, now: float) -> None:
         """Rebuild the segments from the state (`now` is the epoch time used for countdowns)."""
@@ -48,9 +49,11 @@ class HeaderBar(Widget):
                 label += f" (#{conn.attempt})"
         dot = "●" if conn.state == "connected" else "○"
         segs.append((0, Text(f"{dot} {label}", style=fmt.STATE_STYLES.get(conn.state, ""))))
+        error: Text | None = None
         if conn.state != "connected" and conn.last_error:
             # the URL is already on the bar; the reason outranks the (stale) stats when the bar is short of room
-            segs.append((2, Text(fmt.truncate(short_error(conn.last_error), 48), style="red")))
+            error = Text(fmt.truncate(short_error(conn.last_error), 64), style="red")
+            segs.append((2, error))
         stats = state.stats
         version = stats.comfyui_version if stats else ""
         if version:
@@ -70,6 +73,7 @@ class HeaderBar(Widget):
         segs.append((0, Text(f"queue {queue}", style="bold" if queue else "dim")))
         if [(p, t.plain, t.style) for p, t in segs] != [(p, t.plain, t.style) for p, t in self._segments]:
             self._segments = segs
+            self._error = error
             self.refresh()
 
     def render(self) -> Text:
@@ -84,6 +88,15 @@ class HeaderBar(Widget):
             worst = max(p for p, _ in segs)
             if worst == 0:
                 break
+            at = next((i for i, (p, t) in enumerate(segs) if t is self._error and p >= worst), None)
+            if at is not None and sum(1 for p, _ in segs if p == worst) == 1:
+                # the reason is the most dispensable segment left: shorten it if it can stay
+                room = segs[at][1].cell_len - (length(segs) - width)
+                if room >= 16:
+                    short = segs[at][1].copy()
+                    short.truncate(room, overflow="ellipsis")
+                    segs[at] = (segs[at][0], short)
+                    continue
             idx = max(i for i, (p, _) in enumerate(segs) if p == worst)
             segs.pop(idx)
         out = Text(no_wrap=True, overflow="ellipsis")
