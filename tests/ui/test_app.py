@@ -240,6 +240,22 @@ async def test_header_says_why_it_is_reconnecting() -> None:
         assert "queue: cannot reach" in header and "…" in header and "reconnecting now" in header, header
 
 
+async def test_progress_freezes_while_the_connection_is_down() -> None:
+    """Offline, the running prompt's step bar is the last known one: no elapsed clock, rate or ETA going on."""
+    from comfytui.client import events as ev
+    from comfytui.ui.widgets.progress import ProgressBars
+
+    app = fixed_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        bars = app.query_one(ProgressBars)
+        await until(pilot, lambda: bars.bars.elapsed is not None)
+        app.state.apply(ev.Disconnected("connection lost"), T0)
+        app.on_session_change({"connection", "progress"})
+        await until(pilot, lambda: "connection lost" in bars.bars.title)
+        assert bars.bars.elapsed is None and bars.bars.rate is None and bars.bars.eta is None
+        assert bars.bars.value == 5 and bars.bars.max == 8  # the last known step stays
+
+
 def test_log_lines_follow_a_tty() -> None:
     pane = LogPane()
     assert pane.split_lines("a\n\r 1%|\r 2%|") == ["a"]

@@ -104,17 +104,20 @@ class ProgressPane(Pane):
         elif prog is not None and prog.node_id:
             node_name = f"node {prog.node_id}"
         started = seconds(view.started) if view is not None else None
+        live = state.connection.state == "connected"
+        if not live:  # no news while the socket is down: show the last known step, not a clock still running
+            title = f"{title}  (last known: connection lost)"
         bars.set_bars(
             Bars(
                 title=title,
                 node=node_name,
                 value=prog.value if prog else 0,
                 max=prog.max if prog else 0,
-                rate=prog.rate if prog else None,
-                eta=prog.eta if prog else None,
+                rate=prog.rate if prog and live else None,
+                eta=prog.eta if prog and live else None,
                 done=view.nodes_done if view is not None else 0,
                 total=view.nodes_total if view is not None else 0,
-                elapsed=(now - started) if started else None,
+                elapsed=(now - started) if started and live else None,
             )
         )
         frame = state.preview_for(pid)  # broadcast frames (prompts without a client id) are filed under the running one
