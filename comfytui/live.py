@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
 from comfytui.client.errors import ComfyError
-from comfytui.client.events import Connected, Event, Executing, ExecutionInterrupted, Logs, Status
+from comfytui.client.events import Connected, Event, Executing, ExecutionInterrupted, LogEntry, Logs, Status
 from comfytui.client.http import ComfyClient
 from comfytui.client.models import OutputFile, SubmitResult
 from comfytui.client.ws import EventStream
@@ -32,6 +32,8 @@ __all__ = ["LiveSession", "random_seed"]
 
 log = logging.getLogger(__name__)
 
+#: what the log shows where the socket came back (lines the server wrote meanwhile are loaded after it)
+RECONNECTED_LOG_LINE = "\n── reconnected ──\n"
 SEED_MAX = 2**50  # JSON-safe and inside every sampler's seed range
 #: extra_data keys the server fills in itself; never sent back when a prompt is resubmitted
 _SERVER_EXTRA = ("client_id", "create_time")
@@ -202,6 +204,9 @@ class LiveSession:
         elif kind is Connected:
             self._connects += 1
             self._spawn(self._safe("logs", self.client.subscribe_logs(True)), "subscribe")
+            if self._connects > 1:
+                # mark the gap in the log (it also ends a progress bar the server was drawing when it went away)
+                self.state.add_logs([LogEntry(self._last_log_t, RECONNECTED_LOG_LINE)])
             if self._connects > 1 or (self.loaded.is_set() and not self._load_ok):
                 # events were lost while we were away (or the first load failed): reconcile
                 self._spawn(self._reload(), "reload")

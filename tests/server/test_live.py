@@ -14,7 +14,7 @@ from tinywf import slow, tiny
 
 from comfytui.client import ComfyClient
 from comfytui.core.state import PromptView
-from comfytui.live import LiveSession
+from comfytui.live import RECONNECTED_LOG_LINE, LiveSession
 from comfytui.testbed import ComfyServer
 
 pytestmark = pytest.mark.server
@@ -274,6 +274,7 @@ async def test_reconnect_after_server_restart() -> None:
             await wait_until(lambda: live.loaded.is_set() and live.stream.connected, 60, "first load")
             lost = (await live.submit(slow())).prompt_id
             await wait_until(lambda: watch.max_step.get(lost, 0) >= 2, 60, "sampling")
+            stopped_at = time.time()
             await asyncio.to_thread(server.stop)
             await wait_until(lambda: st.connection.state in ("offline", "reconnecting"), 20, "offline")
             assert st.connection.last_error
@@ -282,6 +283,9 @@ async def test_reconnect_after_server_restart() -> None:
             pv = await wait_until(lambda: st.in_history(lost) and st.get(lost), 30, "lost run settled")
             assert pv.status == "unknown" and pv.error is not None and "no record" in pv.error["exception_message"]
             assert st.running is None and st.progress is None
+            # it ended when the server went away, not when we got back; the log marks the gap
+            assert pv.ended is not None and pv.ended <= stopped_at + 1.0
+            assert any(e.m == RECONNECTED_LOG_LINE for e in st.logs)
             fresh = await live.submit(tiny())
             assert (await done(live, fresh.prompt_id)).status == "success"
         finally:

@@ -32,6 +32,7 @@ class Bars:
     total: int = 0
     elapsed: float | None = None
     note: str = ""
+    stale: bool = False  # the connection is down: the last known progress
 
 
 class ProgressBars(Widget):
@@ -66,6 +67,8 @@ class ProgressBars(Widget):
         eta = f"ETA {fmt.duration(b.eta)}" if b.eta is not None else "ETA -"
         elapsed = f"elapsed {fmt.duration(b.elapsed)}" if b.elapsed is not None else ""
         info = Text(f"{rate}  {eta}  {elapsed}".rstrip(), style="dim")
+        if b.stale:
+            info = Text("last known progress: the connection is down", style="italic yellow")
         nodes_label = "nodes".ljust(16)
         nodes_tail = f" {b.done}/{b.total}"
         nodes = Text(nodes_label + " ")
@@ -105,8 +108,6 @@ class ProgressPane(Pane):
             node_name = f"node {prog.node_id}"
         started = seconds(view.started) if view is not None else None
         live = state.connection.state == "connected"
-        if not live:  # no news while the socket is down: show the last known step, not a clock still running
-            title = f"{title}  (last known: connection lost)"
         bars.set_bars(
             Bars(
                 title=title,
@@ -118,6 +119,7 @@ class ProgressPane(Pane):
                 done=view.nodes_done if view is not None else 0,
                 total=view.nodes_total if view is not None else 0,
                 elapsed=(now - started) if started and live else None,
+                stale=not live,  # no news while the socket is down: the last known step, no clock running on
             )
         )
         frame = state.preview_for(pid)  # broadcast frames (prompts without a client id) are filed under the running one
