@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "comfytui.commands.convert",
     "comfytui.commands.run",
     "comfytui.commands.control",
+    "comfytui.commands.edit",
 )
 
 

@@ -20,6 +20,7 @@ from comfytui.ui.commands import DashboardCommands
 from comfytui.ui.keymap import APP_BINDINGS, user_keymap
 from comfytui.ui.screens.confirm import ConfirmScreen
 from comfytui.ui.screens.detail import DetailScreen
+from comfytui.ui.screens.editor import open_editor, open_editor_for_prompt, session_backend
 from comfytui.ui.screens.help import HelpScreen
 from comfytui.ui.widgets.base import Pane
 from comfytui.ui.widgets.graph import GraphPane
@@ -246,9 +247,38 @@ class ComfyTUIApp(App[int]):
             self.act("interrupt", s.interrupt(running.prompt_id), f"Interrupting {running.prompt_id[:8]}")
 
     def rerun(self, prompt_id: str, new_seed: bool = False) -> None:
-        if (s := self._need_session()) is not None:
+        if self._need_session() is not None and (b := session_backend(self)) is not None:
             label = "with a new seed" if new_seed else ""
-            self.act("rerun", s.rerun(prompt_id, new_seed=new_seed), f"Re-queued {prompt_id[:8]} {label}".strip())
+            # through the editor backend: the configured API key goes back where history hid it
+            self.act("rerun", b.rerun(prompt_id, new_seed=new_seed), f"Re-queued {prompt_id[:8]} {label}".strip())
+
+    # -- workflow editor (screens/editor.py) ---------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        """Pick a workflow file and open it in the editor."""
+        open_editor(self)
+
+    def edit_file(self, path: Path) -> None:
+        open_editor(self, path)
+
+    def edit_prompt(self, prompt_id: str) -> None:
+        """Open a prompt from history or the queue (any client's) in the editor."""
+        open_editor_for_prompt(self, prompt_id)
+
+    def _selected_in(self, pane: str) -> str | None:
+        table = getattr(self.panes.get(pane), "table", None)
+        key = getattr(table, "selected_key", None)
+        if key is None:
+            self.notify("No prompt selected", severity="warning")
+        return key if isinstance(key, str) else None
+
+    def action_edit_selected(self, pane: str) -> None:
+        if (key := self._selected_in(pane)) is not None:
+            self.edit_prompt(key)
+
+    def action_rerun_selected(self, pane: str, new_seed: bool = False) -> None:
+        if (key := self._selected_in(pane)) is not None:
+            self.rerun(key, new_seed=new_seed)
 
     def submit_prompt(self, prompt: dict[str, Any], front: bool = False) -> None:
         if (s := self._need_session()) is not None:

@@ -37,10 +37,12 @@ class DashboardCommands(Provider):
             ("Focus history pane", partial(app.action_focus_pane, "history"), "4"),
             ("Focus log pane", partial(app.action_focus_pane, "log"), "5"),
             ("Save screenshot (SVG)", app.action_save_svg, "into the current folder"),
+            ("Edit a workflow…", app.action_edit, "open a file (API or UI format) in the editor (e)"),
             ("Quit", app.action_quit, "q"),
         ]
         for path in workflow_files():
             items.append((f"Submit workflow {path.name}", partial(app.submit_file, path), str(path)))
+            items.append((f"Edit workflow {path.name}", partial(app.edit_file, path), str(path)))
         return items
 
     async def discover(self) -> Hits:

@@ -19,6 +19,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("5", "focus_pane('log')", "Log", id="app.focus.log", show=False),
     Binding("z", "zoom", "Zoom pane", id="app.zoom"),
     Binding("x", "interrupt", "Interrupt", id="app.interrupt"),
+    Binding("e", "edit", "Edit workflow", id="app.edit"),
     Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
 ]
 
@@ -27,6 +28,16 @@ QUEUE_BINDINGS: list[BindingType] = [
     Binding("delete,d", "delete_pending", "Delete", id="queue.delete"),
     Binding("f", "move_to_front", "To front", id="queue.front"),
     Binding("C", "clear_pending", "Clear all", id="queue.clear", key_display="shift+c"),
+    Binding("r", "app.rerun_selected('queue', False)", "Re-run", id="queue.rerun", show=False),
+    Binding(
+        "R",
+        "app.rerun_selected('queue', True)",
+        "Re-run new seed",
+        id="queue.rerun_seed",
+        key_display="shift+r",
+        show=False,
+    ),
+    Binding("E", "app.edit_selected('queue')", "Edit & rerun", id="queue.edit", key_display="shift+e", show=False),
 ]
 
 HISTORY_BINDINGS: list[BindingType] = [
@@ -34,6 +45,7 @@ HISTORY_BINDINGS: list[BindingType] = [
     Binding("slash", "filter", "Filter", id="history.filter", key_display="/"),
     Binding("r", "rerun", "Re-run", id="history.rerun"),
     Binding("R", "rerun_new_seed", "Re-run new seed", id="history.rerun_seed", key_display="shift+r"),
+    Binding("E", "app.edit_selected('history')", "Edit & rerun", id="history.edit", key_display="shift+e"),
 ]
 
 FILTER_BINDINGS: list[BindingType] = [
@@ -44,6 +56,17 @@ DETAIL_BINDINGS: list[BindingType] = [
     Binding("escape,q", "dismiss", "Back", id="detail.back"),
     Binding("s", "save_outputs", "Save images", id="detail.save"),
     Binding("r", "rerun", "Re-run", id="detail.rerun"),
+    Binding("e", "edit_prompt", "Edit & rerun", id="detail.edit"),
+]
+
+EDITOR_BINDINGS: list[BindingType] = [
+    Binding("escape,q", "back", "Back", id="editor.back", key_display="esc"),
+    Binding("ctrl+r", "submit(False)", "Submit", id="editor.submit"),
+    Binding("ctrl+b", "submit(True)", "Submit to front", id="editor.submit_front"),
+    Binding("ctrl+l", "check", "Check", id="editor.check"),
+    Binding("ctrl+g", "next_problem", "Next problem", id="editor.next_problem", show=False),
+    Binding("ctrl+s", "save", "Save as", id="editor.save"),
+    Binding("ctrl+o", "open", "Open", id="editor.open"),
 ]
 
 LOG_BINDINGS: list[BindingType] = [
@@ -56,6 +79,7 @@ SECTIONS: list[tuple[str, list[BindingType]]] = [
     ("History pane (4)", HISTORY_BINDINGS),
     ("History filter", FILTER_BINDINGS),
     ("Prompt details", DETAIL_BINDINGS),
+    ("Workflow editor (e)", EDITOR_BINDINGS),
     ("Log pane (5)", LOG_BINDINGS),
 ]
 

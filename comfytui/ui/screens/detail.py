@@ -171,3 +171,6 @@ class DetailScreen(Screen[None]):
 
     def action_rerun(self) -> None:
         self.dash.rerun(self.prompt_id, new_seed=False)
+
+    def action_edit_prompt(self) -> None:
+        self.dash.edit_prompt(self.prompt_id)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -25,6 +25,7 @@ from comfytui.client.errors import ComfyError, PromptRejected
 from comfytui.config import add_recent, without_secrets
 from comfytui.core.edit_session import EditSession
 from comfytui.core.workflow import Workflow, WorkflowError
+from comfytui.ui.keymap import EDITOR_BINDINGS
 from comfytui.ui.screens.open_workflow import OpenFileScreen, SavePathScreen, image_candidates
 from comfytui.ui.widgets.editor_backend import SERVER_EXTRA, EditorBackend, SessionBackend
 from comfytui.ui.widgets.editor_fields import (
@@ -40,15 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EDITOR_BINDINGS", "EditorScreen", "open_editor", "open_editor_for_prompt", "session_backend"]
 
-EDITOR_BINDINGS: list[BindingType] = [
-    Binding("escape,q", "back", "Back", id="editor.back", key_display="esc"),
-    Binding("ctrl+r", "submit(False)", "Submit", id="editor.submit"),
-    Binding("ctrl+b", "submit(True)", "Submit to front", id="editor.submit_front"),
-    Binding("ctrl+l", "check", "Check", id="editor.check"),
-    Binding("ctrl+g", "next_problem", "Next problem", id="editor.next_problem", show=False),
-    Binding("ctrl+s", "save", "Save as", id="editor.save"),
-    Binding("ctrl+o", "open", "Open", id="editor.open"),
-]
 
 NODE_LIST_WIDTH = 36
 FORCE_WINDOW = 8.0  # a second submit within this many seconds sends despite local problems
@@ -58,27 +50,6 @@ class EditorScreen(Screen[None]):
     """``EditorScreen(backend, path=...)`` or ``EditorScreen(backend, prompt_id=...)``."""
 
     BINDINGS: ClassVar[list[BindingType]] = EDITOR_BINDINGS
-    DEFAULT_CSS = """
-    #editor-title { height: 1; padding: 0 1; background: $panel; }
-    #editor-body { height: 1fr; }
-    #editor-nodes { width: 36; height: 1fr; border: none; border-right: solid $panel-lighten-2; }
-    #editor-form { width: 1fr; height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
-    #editor-node-head { height: auto; margin-bottom: 1; }
-    #editor-status { height: auto; max-height: 3; padding: 0 1; background: $panel; }
-    .input-row { height: auto; margin-bottom: 1; }
-    .input-row .field-label { height: 1; }
-    .input-row .field-problems { height: auto; }
-    .input-row .field-controls { height: auto; }
-    .input-row Input { width: 1fr; max-width: 60; }
-    .input-row .field-controls Input { width: 1fr; max-width: 40; }
-    .-narrow #editor-nodes { width: 26; }
-    .input-row Select { width: 1fr; max-width: 60; }
-    .input-row .seed-mode { width: 22; margin-left: 1; }
-    .input-row .field-upload { margin-left: 1; }
-    .input-row TextArea { height: 5; width: 1fr; }
-    .input-row.-changed .field-label { text-style: none; }
-    .link-row { height: auto; color: $text-muted; }
-    """
 
     def __init__(
         self,

@@ -70,16 +70,6 @@ def _display(path: Path, cwd: Path) -> str:
 class OpenFileScreen(ModalScreen[Path | None]):
     """Type a path or pick one from the list; Enter opens, Esc cancels."""
 
-    DEFAULT_CSS = """
-    OpenFileScreen, SavePathScreen { align: center middle; }
-    .file-box {
-        width: 90; max-width: 95%; height: auto; max-height: 80%;
-        background: $surface; border: round $accent; padding: 0 1;
-    }
-    .file-box Input { margin: 1 0 0 0; }
-    #open-list { height: auto; max-height: 20; margin-top: 1; }
-    """
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "cancel", "Cancel", id="open.cancel", key_display="esc"),
         Binding("down", "to_list", "List", show=False, id="open.list"),
@@ -153,15 +143,6 @@ class OpenFileScreen(ModalScreen[Path | None]):
 
 class SavePathScreen(ModalScreen[Path | None]):
     """Ask where to save; dismisses with the path (the caller writes it and reports problems)."""
-
-    DEFAULT_CSS = """
-    OpenFileScreen, SavePathScreen { align: center middle; }
-    .file-box {
-        width: 90; max-width: 95%; height: auto; max-height: 80%;
-        background: $surface; border: round $accent; padding: 0 1;
-    }
-    .file-box Input { margin: 1 0 0 0; }
-        """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="save.cancel")]
 
