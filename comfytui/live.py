@@ -25,6 +25,7 @@ from comfytui.client.events import Connected, Event, Executing, ExecutionInterru
 from comfytui.client.http import ComfyClient
 from comfytui.client.models import OutputFile, SubmitResult
 from comfytui.client.ws import EventStream
+from comfytui.config import load_config_quietly, with_api_key, without_secrets
 from comfytui.core.state import DashboardState, PromptView
 from comfytui.core.workflow import Workflow
 
@@ -379,7 +380,9 @@ class LiveSession:
     ) -> SubmitResult:
         """Queue a prompt as this app (raises ``PromptRejected`` with the server's reasons)."""
         result = await self.client.submit(prompt, front=front, extra_data=extra_data)
-        self.state.note_submitted(result.prompt_id, prompt, self.clock(), extra_data, number=result.number)
+        # the state keeps no secret: an API key lives only in the config and in the request itself
+        kept = without_secrets(extra_data) if extra_data else extra_data
+        self.state.note_submitted(result.prompt_id, prompt, self.clock(), kept, number=result.number)
         self._changed()
         self.refresh_queue()
         return result
@@ -420,6 +423,7 @@ class LiveSession:
             return None
         for key in _SERVER_EXTRA:
             extra.pop(key, None)
+        extra = with_api_key(extra, load_config_quietly().api_key)  # the server and our state hold none
         if owner is None or owner == self.client_id:
             result = await self.client.submit(prompt, front=True, extra_data=extra or None, prompt_id=prompt_id)
         else:  # keep it routed to the client that submitted it (its page keeps showing progress)

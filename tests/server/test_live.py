@@ -311,3 +311,12 @@ async def test_load_more_history(comfy_url: str, other: ComfyClient) -> None:
     finally:
         await live.stop()
         await asyncio.wait_for(task, 15)
+
+
+async def test_api_key_reaches_the_server_but_never_the_state(live: LiveSession) -> None:
+    secret = "sk-comfy-test-0123456789"
+    result = await live.submit(tiny(), extra_data={"api_key_comfy_org": secret, "note": "kept"})
+    pv = await done(live, result.prompt_id)
+    assert pv.status == "success"
+    assert pv.extra_data.get("note") == "kept"
+    assert secret not in repr(pv.extra_data) and secret not in repr(live.state.get(result.prompt_id))
