@@ -23,6 +23,7 @@ from comfytui.batch.progress import Reporter, make_reporter
 from comfytui.client.errors import ComfyError, ServerUnreachable
 from comfytui.client.http import ComfyClient
 from comfytui.client.ws import backoff_delay
+from comfytui.config import load_config_quietly
 from comfytui.store.journal import ItemRecord, Journal, JournalError, RunRecord
 from comfytui.store.paths import data_dir
 from comfytui.store.redact import redact_url
@@ -33,7 +34,6 @@ EXIT_FAILED = 1  # some prompts failed
 EXIT_USAGE = 2  # bad input: file, JSON, options, a workflow the server rejects
 EXIT_UNREACHABLE = 3  # the server could not be reached (the journal is kept: --resume)
 EXIT_INTERRUPTED = 130  # Ctrl-C
-API_KEY_ENV = "COMFYTUI_API_KEY"
 
 
 class UserError(Exception):
@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "to OUT/<run>/ with manifest.json; the journal makes the run resumable (--resume RUN)."
         ),
         epilog=(
-            "environment: COMFYTUI_API_KEY (sent as extra_data.api_key_comfy_org, never printed or saved), "
+            "environment: COMFYTUI_API_KEY, else api_key in the config file "
+            "(sent as extra_data.api_key_comfy_org, never printed or saved), "
             "COMFYTUI_DATA_DIR (journal folder; default $XDG_DATA_HOME/comfytui). "
             "exit status: 0 all prompts succeeded, 1 some failed, 2 bad input or workflow rejected, "
             "3 server unreachable, 130 Ctrl-C (pending prompts removed from the queue)."
@@ -323,7 +324,7 @@ async def _main(args: argparse.Namespace) -> int:
                 window=args.window,
                 downloads=args.downloads,
                 outage_timeout=args.outage_timeout,
-                api_key=os.environ.get(API_KEY_ENV) or None,
+                api_key=load_config_quietly().api_key,  # COMFYTUI_API_KEY, else the config file
                 name_template=run.name_template or DEFAULT_TEMPLATE,
             )
             engine = BatchEngine(journal, run, url, options, reporter, client)
