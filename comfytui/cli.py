@@ -22,7 +22,10 @@ COMMAND_MODULES = (
 
 
 def default_server() -> str:
-    return os.environ.get("COMFYTUI_SERVER") or DEFAULT_SERVER
+    """$COMFYTUI_SERVER, else `server` in the config file, else the local default."""
+    from comfytui.config import load_config_quietly
+
+    return os.environ.get("COMFYTUI_SERVER") or load_config_quietly().server or DEFAULT_SERVER
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +15,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from comfytui.config import load_config_quietly
     from comfytui.ui.app import run_dashboard  # Textual is imported only when the dashboard runs
 
-    auth = getattr(args, "auth", None) or os.environ.get("COMFYTUI_AUTH") or None
+    auth = getattr(args, "auth", None) or load_config_quietly().auth  # $COMFYTUI_AUTH, else the config file
     return run_dashboard(args.server, auth=auth)
