@@ -9,7 +9,6 @@ node and an input so the editor can show it next to that input.
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,33 +35,6 @@ def _fmt(value: Any) -> str:
     return json.dumps(value)
 
 
-def _parse_typed(spec: InputSpec, text: str) -> Any:
-    """Text → a value of the input's type, without the bounds/choices check (``validate`` does that)."""
-    kind, s = spec.kind, text.strip()
-    if kind == "INT":
-        try:
-            return int(s.replace("_", ""))
-        except ValueError:
-            try:
-                f = float(s)
-            except ValueError:
-                raise ValueError(f"expected an integer, got {text!r}") from None
-            if not (math.isfinite(f) and f.is_integer()):
-                raise ValueError(f"expected an integer, got {text!r}") from None
-            return int(f)
-    if kind == "FLOAT":
-        try:
-            f = float(s)
-        except ValueError:
-            raise ValueError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(f):
-            raise ValueError(f"expected a finite number, got {text!r}")
-        return f
-    if kind == "COMBO":
-        return spec._combo_member(text)
-    return spec.coerce(text)  # STRING, BOOLEAN: no bounds to tell apart
-
-
 def parse_value(spec: InputSpec | None, text: str, current: Any) -> Any:
     """The value typed as ``text`` (its type only); ``ValueError`` when the text is not a value of that type.
 
@@ -70,7 +42,7 @@ def parse_value(spec: InputSpec | None, text: str, current: Any) -> Any:
     reported by :meth:`EditSession.check` (and the server judges it if sent anyway).
     """
     if spec is not None and spec.kind != "LINK":
-        return _parse_typed(spec, text)
+        return spec.parse_text(text)
     if isinstance(current, str):
         return text
     s = text.strip()

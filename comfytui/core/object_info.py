@@ -212,13 +212,13 @@ class InputSpec:
             return " (" + ", ".join(repr(o) for o in opts) + ")"
         return f" ({len(opts)} choices, e.g. " + ", ".join(repr(o) for o in opts[:4]) + ")"
 
-    def coerce(self, text: str) -> Any:
-        """Turn command-line text into a value of this input's type; raises ``ValueError`` with a clear message."""
+    def parse_text(self, text: str) -> Any:
+        """Text → a value of this input's type, without the bounds/choices check; ``ValueError`` if it is not one."""
         kind = self.kind
         s = text.strip()
         if kind == "INT":
             try:
-                value: Any = int(s.replace("_", ""))
+                return int(s.replace("_", ""))
             except ValueError:
                 try:
                     f = float(s)
@@ -226,26 +226,31 @@ class InputSpec:
                     raise ValueError(f"expected an integer, got {text!r}") from None
                 if not (math.isfinite(f) and f.is_integer()):
                     raise ValueError(f"expected an integer, got {text!r}") from None
-                value = int(f)
-        elif kind == "FLOAT":
+                return int(f)
+        if kind == "FLOAT":
             try:
-                value = float(s)
+                f = float(s)
             except ValueError:
                 raise ValueError(f"expected a number, got {text!r}") from None
-        elif kind == "BOOLEAN":
+            if not math.isfinite(f):
+                raise ValueError(f"expected a finite number, got {text!r}")
+            return f
+        if kind == "BOOLEAN":
             low = s.lower()
             if low in _TRUE_WORDS:
-                value = True
-            elif low in _FALSE_WORDS:
-                value = False
-            else:
-                raise ValueError(f"expected true or false, got {text!r}")
-        elif kind == "STRING":
-            value = text
-        elif kind == "COMBO":
-            value = self._combo_member(text)
-        else:
-            raise ValueError(f"is a link input of type {self.type}; it cannot be set to a value")
+                return True
+            if low in _FALSE_WORDS:
+                return False
+            raise ValueError(f"expected true or false, got {text!r}")
+        if kind == "STRING":
+            return text
+        if kind == "COMBO":
+            return self._combo_member(text)
+        raise ValueError(f"is a link input of type {self.type}; it cannot be set to a value")
+
+    def coerce(self, text: str) -> Any:
+        """Turn command-line text into a value of this input's type; raises ``ValueError`` with a clear message."""
+        value = self.parse_text(text)
         problem = self.validate(value)
         if problem:
             raise ValueError(problem)
