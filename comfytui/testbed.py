@@ -124,6 +124,18 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when we (the parent) go away, however that happens.
+
+    A demo whose terminal closes (SIGHUP) or a test run that is killed must not leave a ComfyUI holding a port.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -193,7 +205,13 @@ class ComfyServer:
         env.pop("PYTHONPATH", None)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.command(), cwd=comfyui_dir(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                self.command(),
+                cwd=comfyui_dir(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self.wait_ready(timeout)
         return self

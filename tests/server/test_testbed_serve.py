@@ -1,4 +1,4 @@
-"""`python -m comfytui.testbed serve` stops its ComfyUI when it is killed, not only on Ctrl-C."""
+"""`python -m comfytui.testbed serve` stops its ComfyUI when it is killed, not only on Ctrl-C — even by SIGKILL."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_sigterm_stops_the_server() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_the_test_bed_stops_the_server(sig: signal.Signals) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -36,7 +37,7 @@ def test_sigterm_stops_the_server() -> None:
         while not _answers(url):
             assert proc.poll() is None and time.monotonic() < deadline, "the test bed did not start"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)  # SIGKILL runs no handler: the parent-death signal must do it
         proc.wait(30)
         deadline = time.monotonic() + 15
         while True:
