@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from comfytui.testbed import ComfyServer  # noqa: E402
 from comfytui.ui.app import ComfyTUIApp  # noqa: E402
 from comfytui.ui.screens.detail import DetailScreen  # noqa: E402
+from comfytui.ui.screens.editor import EditorScreen  # noqa: E402
 from comfytui.ui.widgets.image import ImageView  # noqa: E402
 from comfytui.ui.widgets.vtable import VirtualTable  # noqa: E402
 
@@ -102,6 +103,13 @@ async def shoot(url: str) -> None:
         await pilot.press("escape", "question_mark")
         await pilot.pause(0.3)
         to_png(Path(app.save_screenshot("help.svg", str(OUT))))
+        await pilot.press("escape")
+        app.edit_file(Path(__file__).resolve().parents[1] / "workflows" / "tiny_txt2img.json")
+        await wait(lambda: isinstance(app.screen, EditorScreen))
+        await pilot.pause(1.5)
+        await pilot.press("down", "down", "down")  # the KSampler's inputs
+        await pilot.pause(0.5)
+        to_png(Path(app.save_screenshot("editor.svg", str(OUT))))
 
 
 def main() -> int:
