@@ -7,6 +7,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from comfytui.client.lenient import as_int as _int
+from comfytui.client.lenient import opt_str as _opt_str
+
 __all__ = [
     "Connected",
     "Disconnected",
@@ -201,21 +204,12 @@ class UnknownEvent(Event):
 # --- decoding ---------------------------------------------------------------
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
 
 def _ids(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple):
         return ()
     return tuple(str(v) for v in value)
 
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
 
 
 def _opt_int(value: Any) -> int | None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from comfytui.client.errors import InputError, parse_node_errors
+from comfytui.client.lenient import as_int as _int
+from comfytui.client.lenient import opt_str as _opt_str
 
 __all__ = [
     "Device",
@@ -41,12 +43,6 @@ def _float(value: Any, default: float = 0.0) -> float:
         return default
 
 
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-
 
 def _opt_int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
@@ -56,9 +52,6 @@ def _opt_int(value: Any) -> int | None:
     except (TypeError, ValueError, OverflowError):
         return None
 
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 # --- queue -------------------------------------------------------------------
