@@ -87,17 +87,6 @@ def finished(prompt_id: str) -> Callable[[ev.Event], bool]:
 
 
 @pytest.fixture
-async def client(comfy_url: str) -> AsyncIterator[ComfyClient]:
-    async with ComfyClient(comfy_url, timeout=20) as c:
-        yield c
-        # never leave our prompts behind on the shared server
-        snap = await c.queue()
-        for item in (*snap.running, *snap.pending):
-            if item.client_id == c.client_id:
-                await c.cancel(item.prompt_id)
-
-
-@pytest.fixture
 async def rec(client: ComfyClient) -> AsyncIterator[Recorder]:
     r = Recorder(client.event_stream())
     await r.ready()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,6 @@ def tiny(seed: int | None = None) -> dict[str, Any]:
 
 def slow() -> dict[str, Any]:
     return _slow(vary_model=True)
-
-
-@pytest.fixture
-async def client(comfy_url: str) -> AsyncIterator[ComfyClient]:
-    async with ComfyClient(comfy_url, timeout=20) as c:
-        yield c
-        snap = await c.queue()
-        for item in (*snap.running, *snap.pending):
-            if item.client_id == c.client_id:
-                await c.cancel(item.prompt_id)
 
 
 async def wait_running(client: ComfyClient, prompt_id: str, timeout: float = 20.0) -> QueueSnapshot:
